@@ -1,0 +1,1 @@
+"""Folio's desktop app: a thin PySide6 shell over the engine."""

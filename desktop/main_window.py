@@ -1,0 +1,197 @@
+"""The main window: collections on the left, documents and search on the right.
+
+Layout and wiring only; every engine call runs in an Operation on the index executor.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import Library, Progress
+from engine.types import IndexReport
+
+from .tasks import Executor, Operation
+
+DEFAULT_COLLECTION = "My documents"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library: Library) -> None:
+        super().__init__()
+        self.library = library
+        self.index_executor = Executor("folio-index")
+        self._current_op: Operation | None = None
+        self.setWindowTitle("Folio")
+        self.setAcceptDrops(True)
+        self.resize(1000, 650)
+
+        self.collections = QListWidget()
+        self.collections.currentTextChanged.connect(lambda _t: self.refresh_documents())
+        self.documents = QTreeWidget()
+        self.documents.setHeaderLabels(["Document", "Status"])
+        self.welcome = QLabel("Drop a folder here to start")
+        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.welcome.setStyleSheet("font-size: 20px; color: #666; padding: 40px;")
+        self.query = QLineEdit()
+        self.query.setPlaceholderText("Search your documents…")
+        self.query.returnPressed.connect(self.search)
+        self.results = QListWidget()
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.cancel_indexing)
+        self.status_label = QLabel("")
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.addWidget(self.welcome)
+        rl.addWidget(self.query)
+        rl.addWidget(self.results, 1)
+        rl.addWidget(self.documents, 1)
+        bar = QHBoxLayout()
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.cancel_button)
+        rl.addLayout(bar)
+        rl.addWidget(self.status_label)
+        split = QSplitter()
+        split.addWidget(self.collections)
+        split.addWidget(right)
+        split.setStretchFactor(1, 3)
+        self.setCentralWidget(split)
+        self.refresh_collections()
+
+    # -- collections and documents ------------------------------------------------------
+
+    def refresh_collections(self) -> None:
+        names = self.library.names()
+        current = self.collections.currentItem()
+        keep = current.text() if current else None
+        self.collections.clear()
+        self.collections.addItems(names)
+        if names:
+            matches = self.collections.findItems(keep or names[0], Qt.MatchFlag.MatchExactly)
+            self.collections.setCurrentItem(matches[0] if matches else self.collections.item(0))
+        self.welcome.setVisible(not names)
+
+    def current_collection(self) -> str | None:
+        item = self.collections.currentItem()
+        return item.text() if item else None
+
+    def refresh_documents(self) -> None:
+        self.documents.clear()
+        name = self.current_collection()
+        if not name:
+            return
+        with self.library.open(name) as coll:
+            for d in coll.documents():
+                status = d.status if d.status != "failed" else f"failed: {d.reason}"
+                QTreeWidgetItem(self.documents, [Path(d.path).name, status])
+
+    # -- drag and drop ------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.index_paths(paths)
+
+    def index_paths(self, paths: list[Path]) -> Operation:
+        name = self.current_collection() or DEFAULT_COLLECTION
+        library = self.library
+
+        def work(op: Operation) -> IndexReport:
+            coll = library.get_or_create(name)
+            try:
+                return coll.index(paths, op.progress.emit, op.cancel)
+            finally:
+                coll.close()
+
+        op = Operation(work)
+        op.progress.connect(self._on_progress)
+        op.succeeded.connect(self._on_indexed)
+        op.failed.connect(self._on_failed)
+        self._current_op = op
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.status_label.setText("Indexing…")
+        return self.index_executor.submit(op)
+
+    def cancel_indexing(self) -> None:
+        if self._current_op is not None:
+            self._current_op.cancel.cancel()
+
+    def _on_progress(self, p: Progress) -> None:
+        if p.files_total:
+            self.progress.setRange(0, p.files_total)
+            self.progress.setValue(p.files_done)
+        eta = f", about {int(p.eta_seconds)} s left" if p.eta_seconds else ""
+        self.status_label.setText(
+            f"Indexing: {p.files_done} of {p.files_total} files, {p.chunks_embedded} passages{eta}"
+        )
+
+    def _on_indexed(self, report: IndexReport) -> None:
+        self._current_op = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        failed = f", {len(report.failed)} could not be read" if report.failed else ""
+        word = "Stopped" if report.cancelled else "Up to date"
+        self.status_label.setText(
+            f"{word}: {len(report.indexed)} indexed, {len(report.unchanged)} unchanged{failed}."
+        )
+        self.refresh_collections()
+        self.refresh_documents()
+
+    def _on_failed(self, message: str) -> None:
+        self._current_op = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.status_label.setText(message)
+
+    # -- search -------------------------------------------------------------------------
+
+    def search(self) -> None:
+        name = self.current_collection()
+        text = self.query.text().strip()
+        if not name or not text:
+            return
+        library = self.library
+
+        def work(_op: Operation) -> list[str]:
+            with library.open(name) as coll:
+                return [f"{h.name}, page {h.page}: {h.snippet(160)}" for h in coll.search(text)]
+
+        op = Operation(work)
+        op.succeeded.connect(self._show_results)
+        op.failed.connect(self._on_failed)
+        self.index_executor.submit(op)
+
+    def _show_results(self, lines: list[str]) -> None:
+        self.results.clear()
+        self.results.addItems(lines)
+
+    def closeEvent(self, event: object) -> None:  # noqa: N802
+        self.index_executor.shutdown()
+        super().closeEvent(event)  # type: ignore[arg-type]

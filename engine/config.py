@@ -1,0 +1,26 @@
+"""EngineConfig: every path and knob the engine uses, passed in, never discovered deep inside."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .paths import default_home
+
+
+def _default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+@dataclass
+class EngineConfig:
+    home: Path = field(default_factory=default_home)
+    # A sentence-transformers model folder; None means the bundled all-MiniLM-L6-v2.
+    embed_model: Path | None = None
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    parse_workers: int = field(default_factory=_default_workers)
+    file_time_limit: float = 120.0
+    file_mem_limit: int = 3 * 1024**3
+    embed_batch: int = 32

@@ -1,0 +1,128 @@
+"""hnswlib vector index of one collection, kept in line with SQLite.
+
+The file is written to a temporary name and renamed, so it is always either the old or the
+new complete index. It may lag behind SQLite after a crash; ``reconcile`` then adds the vectors
+of chunks it lacks (read back from SQLite) and drops labels whose chunk is gone, so there is
+never a vector without a chunk nor a chunk without a vector.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+from .store import Store
+
+_M = 16
+_EF_CONSTRUCTION = 100
+_EF_SEARCH = 64
+
+
+class VectorIndex:
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = path
+        self.dim = dim
+        self._index = self._new(1024)
+        self._live: set[int] = set()
+        self.dirty = False
+
+    @staticmethod
+    def _fresh(dim: int, capacity: int) -> hnswlib.Index:
+        idx = hnswlib.Index(space="ip", dim=dim)
+        idx.init_index(max_elements=capacity, ef_construction=_EF_CONSTRUCTION, M=_M)
+        idx.set_ef(_EF_SEARCH)
+        return idx
+
+    def _new(self, capacity: int) -> hnswlib.Index:
+        return self._fresh(self.dim, capacity)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    @property
+    def labels(self) -> set[int]:
+        return set(self._live)
+
+    def load(self) -> bool:
+        """Read the file if there is one; False when missing or unreadable (rebuild then)."""
+        if not self.path.exists():
+            return False
+        try:
+            idx = hnswlib.Index(space="ip", dim=self.dim)
+            idx.load_index(str(self.path))
+            idx.set_ef(_EF_SEARCH)
+            all_ids = idx.get_ids_list()
+        except (RuntimeError, ValueError, OSError, MemoryError):
+            return False
+        self._index = idx
+        # Labels that were marked deleted are still listed; reconcile() removes them from
+        # the live set because their chunk is gone.
+        self._live = {int(i) for i in all_ids}
+        return True
+
+    def reconcile(self, store: Store) -> tuple[int, int]:
+        """Make the index hold exactly the chunks in ``store``. Returns (added, dropped)."""
+        chunk_ids = store.chunk_ids()
+        extra = self._live - chunk_ids
+        for label in extra:
+            self._mark_deleted(label)
+        missing = chunk_ids - self._live
+        if missing:
+            ids, vecs = store.vectors(sorted(missing), self.dim)
+            self.add(ids, vecs)
+        if extra or missing:
+            self.dirty = True
+        return len(missing), len(extra)
+
+    def rebuild(self, store: Store) -> None:
+        ids, vecs = store.vectors(None, self.dim)
+        self._index = self._new(max(1024, int(len(ids) * 1.25)))
+        self._live = set()
+        self.add(ids, vecs)
+        self.dirty = True
+
+    def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        labels = np.asarray(ids, dtype=np.int64)
+        need = self._index.element_count + len(labels)
+        if need > self._index.max_elements:
+            self._index.resize_index(max(need, int(self._index.max_elements * 1.5)))
+        self._index.add_items(np.asarray(vectors, dtype=np.float32), labels, num_threads=1)
+        self._live.update(int(x) for x in labels)
+        self.dirty = True
+
+    def remove(self, ids: list[int]) -> None:
+        for label in ids:
+            if label in self._live:
+                self._mark_deleted(label)
+                self.dirty = True
+
+    def _mark_deleted(self, label: int) -> None:
+        try:
+            self._index.mark_deleted(int(label))
+        except RuntimeError:
+            pass  # already marked deleted in the file
+        self._live.discard(int(label))
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) best first."""
+        n = len(self._live)
+        if n == 0:
+            return []
+        k = min(k, n)
+        self._index.set_ef(max(_EF_SEARCH, k))
+        labels, dists = self._index.knn_query(np.asarray(vector, dtype=np.float32), k=k)
+        return [(int(lab), 1.0 - float(d)) for lab, d in zip(labels[0], dists[0], strict=True)]
+
+    def save(self) -> None:
+        """Write atomically: a temporary file, fsync, rename."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        self._index.save_index(str(tmp))
+        with tmp.open("rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self.dirty = False

@@ -1,0 +1,361 @@
+"""Incremental, resumable indexing of a collection's files.
+
+One run: walk the folders; skip files whose size and modification time are unchanged (no read
+at all); hash the others; a known hash at a new path is a move (the document keeps its
+embeddings) or a copy (its chunks and vectors are duplicated); everything else is parsed and
+chunked in worker processes while this process embeds and writes. Each batch of finished
+documents is written in one SQLite transaction with its vectors, so a kill at any moment loses
+at most the batch in flight, and the next run picks up where this one stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..embed.base import Embedder
+from ..errors import Cancelled
+from ..ingest.pool import ParsePool, ParseResult, ParseTask
+from ..progress import CancelToken, ProgressCallback, Throttle, eta
+from ..types import FileOutcome, IndexReport, Progress
+from .ann import VectorIndex
+from .scan import FileEntry, ScanProblem, walk
+from .store import DocRow, Store
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    parse_workers: int = 1
+    file_time_limit: float = 120.0
+    file_mem_limit: int = 3 * 1024**3
+    embed_batch: int = 32
+    # Chunks gathered before an embedding round: large enough to batch chunks of similar
+    # length together, small enough that a kill loses little work.
+    embed_buffer: int = 512
+    checkpoint_seconds: float = 60.0
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+@dataclass
+class _Pending:
+    entry: FileEntry
+    sha: str
+    result: ParseResult
+
+
+class Indexer:
+    def __init__(
+        self, store: Store, ann: VectorIndex, embedder: Embedder, settings: IndexSettings
+    ) -> None:
+        self.store = store
+        self.ann = ann
+        self.embedder = embedder
+        self.settings = settings
+
+    def run(
+        self,
+        roots: list[Path],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IndexReport:
+        started = time.monotonic()
+        cancel = cancel or CancelToken()
+        report = IndexReport()
+        notify = Throttle(progress)
+        root_strs = [os.path.abspath(r) for r in roots]
+
+        notify(Progress("scanning", 0, 0), force=True)
+        entries: list[FileEntry] = []
+        for item in walk([Path(r) for r in root_strs]):
+            if isinstance(item, ScanProblem):
+                report.failed.append(FileOutcome(item.path, "failed", item.reason))
+            else:
+                entries.append(item)
+        total = len(entries) + len(report.failed)
+        done = len(report.failed)
+        for f in report.failed:
+            self._record_failure(f.path, 0, 0, "", "", f.reason)
+
+        existing = [d for d in self.store.documents() if _under(d.path, root_strs)]
+        by_path = {d.path: d for d in existing}
+        seen = {e.path for e in entries} | {f.path for f in report.failed}
+        # Documents whose file is gone: candidates for a move, else removed at the end.
+        missing: dict[str, DocRow] = {}
+        for d in existing:
+            if d.path not in seen and d.status == "indexed":
+                missing.setdefault(d.sha256, d)
+
+        pool: ParsePool | None = None
+        expected = 0
+        pending: list[_Pending] = []
+        queued: dict[int, tuple[FileEntry, str]] = {}
+        # Identical files within one run: parse the first, copy its chunks to the others.
+        first_of_sha: dict[str, str] = {}
+        twins_later: list[tuple[FileEntry, str]] = []
+        last_checkpoint = time.monotonic()
+        parse_started = time.monotonic()
+
+        def tell(stage: str, current: str = "", force: bool = False) -> None:
+            notify(
+                Progress(
+                    stage,
+                    done,
+                    total,
+                    report.chunks_embedded,
+                    current,
+                    eta(done, total, parse_started),
+                ),
+                force=force,
+            )
+
+        try:
+            # 1. Decide what each file needs, cheapest test first.
+            for entry in entries:
+                if cancel.cancelled:
+                    raise Cancelled()
+                doc = by_path.get(entry.path)
+                if doc is not None and doc.size == entry.size and doc.mtime_ns == entry.mtime_ns:
+                    report.unchanged.append(FileOutcome(entry.path, "unchanged"))
+                    done += 1
+                    continue
+                try:
+                    sha = sha256_file(entry.path)
+                except FileNotFoundError:
+                    self._fail(report, entry, "", "file vanished while indexing")
+                    done += 1
+                    continue
+                except OSError as e:
+                    self._fail(report, entry, "", f"cannot read: {e.strerror or e}")
+                    done += 1
+                    continue
+                if doc is not None and doc.sha256 == sha:
+                    self.store.touch_doc(doc.id, entry.size, entry.mtime_ns)
+                    report.unchanged.append(FileOutcome(entry.path, "unchanged"))
+                    done += 1
+                    continue
+                moved = missing.pop(sha, None)
+                if moved is not None:
+                    self._move(doc, moved, entry)
+                    report.moved.append(
+                        FileOutcome(entry.path, "moved", f"from {moved.path}", moved.n_chunks)
+                    )
+                    done += 1
+                    continue
+                twins = self.store.docs_by_sha(sha)
+                if twins:
+                    n = self._copy(doc, twins[0], entry)
+                    report.indexed.append(FileOutcome(entry.path, "copied", "", n))
+                    done += 1
+                    continue
+                if sha in first_of_sha:
+                    twins_later.append((entry, sha))
+                    continue
+                first_of_sha[sha] = entry.path
+                if pool is None:
+                    pool = ParsePool(
+                        self.embedder.tokenizer_file,
+                        self.settings.chunk_tokens,
+                        self.settings.chunk_overlap,
+                        workers=self.settings.parse_workers,
+                        time_limit=self.settings.file_time_limit,
+                        mem_limit=self.settings.file_mem_limit,
+                    )
+                    parse_started = time.monotonic()
+                queued[expected] = (entry, sha)
+                pool.submit(ParseTask(expected, entry.path))
+                expected += 1
+                tell("scanning", entry.path)
+
+            # 2. Collect parsed files; embed and write them in batches.
+            received = 0
+            buffered = 0
+            while received < expected:
+                assert pool is not None
+                if cancel.cancelled:
+                    raise Cancelled()
+                try:
+                    res = pool.results.get(timeout=0.2)
+                except Exception:
+                    continue
+                received += 1
+                entry, sha = queued.pop(res.key)
+                if res.error:
+                    self._fail(report, entry, sha, res.error, res.kind)
+                    done += 1
+                else:
+                    pending.append(_Pending(entry, sha, res))
+                    buffered += len(res.chunks)
+                tell("indexing", entry.path)
+                if buffered >= self.settings.embed_buffer or received == expected:
+                    done += self._flush(pending, report, cancel, lambda: tell("embedding"))
+                    pending, buffered = [], 0
+                    tell("indexing", force=True)
+                if time.monotonic() - last_checkpoint > self.settings.checkpoint_seconds:
+                    self.ann.save()
+                    last_checkpoint = time.monotonic()
+
+            for entry, sha in twins_later:
+                twins = self.store.docs_by_sha(sha)
+                if twins:
+                    n = self._copy(by_path.get(entry.path), twins[0], entry)
+                    report.indexed.append(FileOutcome(entry.path, "copied", "", n))
+                else:
+                    first = self.store.doc_by_path(first_of_sha[sha])
+                    why = first.reason if first is not None and first.reason else "not indexed"
+                    self._fail(report, entry, sha, why)
+                done += 1
+
+            # 3. Files that are gone and were not moved.
+            for d in missing.values():
+                self._remove(d)
+                report.removed.append(FileOutcome(d.path, "removed"))
+            for d in existing:
+                if d.path not in seen and d.status != "indexed":
+                    self._remove(d)
+        except Cancelled:
+            report.cancelled = True
+        finally:
+            if pool is not None:
+                pool.close()
+            if self.ann.dirty:
+                self.ann.save()
+        report.seconds = time.monotonic() - started
+        tell("done", force=True)
+        return report
+
+    # -- steps --------------------------------------------------------------------------
+
+    def _flush(
+        self,
+        pending: list[_Pending],
+        report: IndexReport,
+        cancel: CancelToken,
+        tick: Callable[[], None],
+    ) -> int:
+        """Embed the chunks of ``pending`` documents and write them in one transaction."""
+        if not pending:
+            return 0
+        texts = [c.text for p in pending for c in p.result.chunks]
+
+        def between(n: int) -> None:
+            report.chunks_embedded += n
+            tick()
+            if cancel.cancelled:
+                raise Cancelled()
+
+        # A Cancelled raised between batches leaves nothing of this batch written; the next
+        # run embeds it again.
+        vectors = self.embedder.embed(texts, self.settings.embed_batch, between)
+        added_ids: list[int] = []
+        added_vecs: list[np.ndarray] = []
+        dropped: list[int] = []
+        offset = 0
+        self.store.begin()
+        try:
+            for p in pending:
+                n = len(p.result.chunks)
+                vecs = vectors[offset : offset + n]
+                offset += n
+                _doc_id, ids, old = self.store.put_indexed(
+                    p.entry.path,
+                    p.entry.size,
+                    p.entry.mtime_ns,
+                    p.sha,
+                    p.result.kind,
+                    p.result.n_pages,
+                    p.result.warnings,
+                    p.result.chunks,
+                    vecs,
+                )
+                added_ids.extend(ids)
+                added_vecs.append(vecs)
+                dropped.extend(old)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        self.ann.remove(dropped)
+        if added_ids:
+            self.ann.add(added_ids, np.concatenate(added_vecs))
+        for p in pending:
+            reason = "; ".join(p.result.warnings)
+            report.indexed.append(
+                FileOutcome(p.entry.path, "indexed", reason, len(p.result.chunks))
+            )
+        return len(pending)
+
+    def _fail(
+        self, report: IndexReport, entry: FileEntry, sha: str, reason: str, kind: str = ""
+    ) -> None:
+        report.failed.append(FileOutcome(entry.path, "failed", reason))
+        self._record_failure(entry.path, entry.size, entry.mtime_ns, sha, kind, reason)
+
+    def _record_failure(
+        self, path: str, size: int, mtime_ns: int, sha: str, kind: str, reason: str
+    ) -> None:
+        self.store.begin()
+        try:
+            dropped = self.store.put_failed(path, size, mtime_ns, sha, kind, reason)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        self.ann.remove(dropped)
+
+    def _move(self, doc_at_path: DocRow | None, moved: DocRow, entry: FileEntry) -> None:
+        self.store.begin()
+        try:
+            dropped: list[int] = []
+            if doc_at_path is not None:
+                dropped = self.store.delete_doc(doc_at_path.id)
+            self.store.move_doc(moved.id, entry.path, entry.size, entry.mtime_ns)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        self.ann.remove(dropped)
+
+    def _copy(self, doc_at_path: DocRow | None, twin: DocRow, entry: FileEntry) -> int:
+        self.store.begin()
+        try:
+            dropped: list[int] = []
+            if doc_at_path is not None:
+                dropped = self.store.delete_doc(doc_at_path.id)
+            _doc_id, ids = self.store.copy_doc(twin, entry.path, entry.size, entry.mtime_ns)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        self.ann.remove(dropped)
+        labels, vecs = self.store.vectors(ids, self.ann.dim)
+        self.ann.add(labels, vecs)
+        return len(ids)
+
+    def _remove(self, doc: DocRow) -> None:
+        self.store.begin()
+        try:
+            dropped = self.store.delete_doc(doc.id)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        self.ann.remove(dropped)

@@ -1,0 +1,373 @@
+"""SQLite storage of one collection: documents, chunks (with their vectors), FTS5 keywords.
+
+SQLite is the source of truth. Each chunk row holds its own vector, so the hnswlib file is a
+cache that can always be brought back in line (see ann.py); every document is written in one
+transaction together with its chunks, keywords and vectors, so a crash leaves either all of a
+document or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexCorrupted
+from ..types import ChunkSpan
+
+# Ordered migrations; PRAGMA user_version records how many have run.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE roots (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,          -- indexed | failed
+        reason TEXT NOT NULL DEFAULT '',
+        warnings TEXT NOT NULL DEFAULT '[]',
+        n_pages INTEGER NOT NULL DEFAULT 0,
+        n_chunks INTEGER NOT NULL DEFAULT 0,
+        indexed_at REAL NOT NULL
+    );
+    CREATE INDEX documents_sha ON documents(sha256);
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,   -- never reused: it is the hnswlib label
+        doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        ord INTEGER NOT NULL,
+        page INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        n_tokens INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        vector BLOB NOT NULL
+    );
+    CREATE INDEX chunks_doc ON chunks(doc_id, ord);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, content='chunks', content_rowid='id', tokenize='porter unicode61'
+    );
+    CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    """,
+]
+
+
+@dataclass(frozen=True)
+class DocRow:
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    kind: str
+    status: str
+    reason: str
+    warnings: tuple[str, ...]
+    n_pages: int
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    doc_id: int
+    path: str
+    page: int
+    start: int
+    end: int
+    text: str
+
+
+def _doc(row: sqlite3.Row) -> DocRow:
+    return DocRow(
+        id=row["id"],
+        path=row["path"],
+        size=row["size"],
+        mtime_ns=row["mtime_ns"],
+        sha256=row["sha256"],
+        kind=row["kind"],
+        status=row["status"],
+        reason=row["reason"],
+        warnings=tuple(json.loads(row["warnings"] or "[]")),
+        n_pages=row["n_pages"],
+        n_chunks=row["n_chunks"],
+    )
+
+
+class Store:
+    """One collection's SQLite database. Not shared between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise IndexCorrupted(f"The collection database '{path}' is damaged: {e}.") from e
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(script):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={i}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    # -- transactions -------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    # -- meta and roots -----------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def roots(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM roots ORDER BY path")]
+
+    def add_root(self, path: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO roots(path, added_at) VALUES(?, ?)", (path, time.time())
+        )
+
+    def remove_root(self, path: str) -> None:
+        self.db.execute("DELETE FROM roots WHERE path=?", (path,))
+
+    # -- documents ----------------------------------------------------------------------
+
+    def documents(self) -> list[DocRow]:
+        return [_doc(r) for r in self.db.execute("SELECT * FROM documents ORDER BY path")]
+
+    def doc_by_path(self, path: str) -> DocRow | None:
+        row = self.db.execute("SELECT * FROM documents WHERE path=?", (path,)).fetchone()
+        return _doc(row) if row else None
+
+    def docs_by_sha(self, sha: str) -> list[DocRow]:
+        rows = self.db.execute(
+            "SELECT * FROM documents WHERE sha256=? AND status='indexed'", (sha,)
+        )
+        return [_doc(r) for r in rows]
+
+    def doc(self, doc_id: int) -> DocRow | None:
+        row = self.db.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()
+        return _doc(row) if row else None
+
+    def touch_doc(self, doc_id: int, size: int, mtime_ns: int) -> None:
+        self.db.execute(
+            "UPDATE documents SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, doc_id)
+        )
+
+    def move_doc(self, doc_id: int, new_path: str, size: int, mtime_ns: int) -> None:
+        self.db.execute(
+            "UPDATE documents SET path=?, size=?, mtime_ns=? WHERE id=?",
+            (new_path, size, mtime_ns, doc_id),
+        )
+
+    def delete_doc(self, doc_id: int) -> list[int]:
+        """Delete a document and its chunks; returns the chunk ids (to drop from the ANN)."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+        self.db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+        self.db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+        return ids
+
+    def put_failed(
+        self, path: str, size: int, mtime_ns: int, sha: str, kind: str, reason: str
+    ) -> list[int]:
+        """Record a file that could not be indexed (replacing an older version of it)."""
+        dropped: list[int] = []
+        old = self.doc_by_path(path)
+        if old is not None:
+            dropped = self.delete_doc(old.id)
+        self.db.execute(
+            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, reason, indexed_at)"
+            " VALUES(?, ?, ?, ?, ?, 'failed', ?, ?)",
+            (path, size, mtime_ns, sha, kind, reason, time.time()),
+        )
+        return dropped
+
+    def put_indexed(
+        self,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        sha: str,
+        kind: str,
+        n_pages: int,
+        warnings: Sequence[str],
+        chunks: Sequence[ChunkSpan],
+        vectors: np.ndarray,
+    ) -> tuple[int, list[int], list[int]]:
+        """Insert a document with its chunks and vectors (replacing an older version of it).
+
+        Returns (doc_id, new chunk ids, chunk ids of the replaced version).
+        """
+        dropped: list[int] = []
+        old = self.doc_by_path(path)
+        if old is not None:
+            dropped = self.delete_doc(old.id)
+        cur = self.db.execute(
+            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings,"
+            " n_pages, n_chunks, indexed_at) VALUES(?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?)",
+            (
+                path,
+                size,
+                mtime_ns,
+                sha,
+                kind,
+                json.dumps(list(warnings)),
+                n_pages,
+                len(chunks),
+                time.time(),
+            ),
+        )
+        doc_id = int(cur.lastrowid or 0)
+        ids: list[int] = []
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        for i, c in enumerate(chunks):
+            cur = self.db.execute(
+                'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, vector)'
+                " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc_id, i, c.page, c.start, c.end, c.n_tokens, c.text, vecs[i].tobytes()),
+            )
+            ids.append(int(cur.lastrowid or 0))
+        return doc_id, ids, dropped
+
+    def copy_doc(self, src: DocRow, new_path: str, size: int, mtime_ns: int) -> tuple[int, list[int]]:
+        """A second copy of an indexed document: its chunks and vectors are reused, not re-embedded."""
+        cur = self.db.execute(
+            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings, n_pages,"
+            " n_chunks, indexed_at) SELECT ?, ?, ?, sha256, kind, status, warnings, n_pages,"
+            " n_chunks, ? FROM documents WHERE id=?",
+            (new_path, size, mtime_ns, time.time(), src.id),
+        )
+        doc_id = int(cur.lastrowid or 0)
+        ids: list[int] = []
+        rows = self.db.execute(
+            'SELECT ord, page, start, "end", n_tokens, text, vector FROM chunks'
+            " WHERE doc_id=? ORDER BY ord",
+            (src.id,),
+        ).fetchall()
+        for r in rows:
+            cur = self.db.execute(
+                'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, vector)'
+                " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc_id, *tuple(r)),
+            )
+            ids.append(int(cur.lastrowid or 0))
+        return doc_id, ids
+
+    # -- chunks -------------------------------------------------------------------------
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def chunk_ids(self) -> set[int]:
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+
+    def vectors(self, ids: Iterable[int] | None = None, dim: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, matrix) of stored vectors, for all chunks or the given ids."""
+        if ids is None:
+            rows: Iterator[sqlite3.Row] = self.db.execute("SELECT id, vector FROM chunks")
+            got = list(rows)
+        else:
+            got = []
+            id_list = list(ids)
+            for i in range(0, len(id_list), 500):
+                part = id_list[i : i + 500]
+                q = f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})"
+                got.extend(self.db.execute(q, part))
+        if not got:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32)
+        labels = np.fromiter((r[0] for r in got), dtype=np.int64, count=len(got))
+        mat = np.frombuffer(b"".join(r[1] for r in got), dtype=np.float32)
+        return labels, mat.reshape(len(got), -1)
+
+    def doc_chunk_ids(self, doc_ids: Iterable[int]) -> list[int]:
+        out: list[int] = []
+        ids = list(doc_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = f"SELECT id FROM chunks WHERE doc_id IN ({','.join('?' * len(part))})"
+            out.extend(r[0] for r in self.db.execute(q, part))
+        return out
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        out: dict[int, ChunkRow] = {}
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            q = (
+                'SELECT c.id, c.doc_id, d.path, c.page, c.start, c."end", c.text FROM chunks c'
+                f" JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({','.join('?' * len(part))})"
+            )
+            for r in self.db.execute(q, part):
+                out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+        return out
+
+    def keyword_search(self, match: str, limit: int | None) -> list[tuple[int, float]]:
+        """(chunk id, bm25) best first for an FTS5 MATCH expression."""
+        q = "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s"
+        if limit is not None:
+            q += f" LIMIT {int(limit)}"
+        try:
+            return [(r[0], float(r[1])) for r in self.db.execute(q, (match,))]
+        except sqlite3.OperationalError:
+            return []
+
+    def check_integrity(self) -> str:
+        row = self.db.execute("PRAGMA quick_check").fetchone()
+        return str(row[0]) if row else "no answer"
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (triggers keep their inner semicolons)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.strip().splitlines():
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

@@ -1,0 +1,123 @@
+"""Readers that turn a document file into a :class:`~engine.types.ParsedDocument`.
+
+:func:`read_file` picks the reader by the file's content (see :mod:`engine.ingest.sniff`) and
+either returns a document or raises :class:`~engine.errors.ReaderError` with a reason meant
+for the person using Folio; it raises nothing else but MemoryError and KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import io
+import stat
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import ReaderError, UnsupportedFile
+from ..types import ParsedDocument
+from .docx import read_docx
+from .html import read_html
+from .pdf import read_pdf
+from .sniff import sniff, sniff_stream
+from .text import read_text
+
+__all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_KINDS", "read_file", "sniff"]
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+
+_READERS: dict[str, Callable[[bytes], ParsedDocument]] = {
+    "pdf": read_pdf,
+    "docx": read_docx,
+    "html": read_html,
+    "markdown": lambda data: read_text(data, markdown=True),
+    "text": read_text,
+}
+SUPPORTED_KINDS: frozenset[str] = frozenset(_READERS)
+
+# Formats people may expect Folio to read; named in the reason instead of "binary content".
+_OTHER_FORMATS = frozenset(
+    {
+        ".doc", ".docm", ".dotx", ".xls", ".xlsx", ".xlsm", ".ppt", ".pptx", ".odt", ".ods",
+        ".odp", ".epub", ".rtf", ".pages", ".key", ".numbers", ".msg", ".zip",
+    }
+)  # fmt: skip
+
+
+def _size(n: int) -> str:
+    """A size in MB as the messages print it (KB or bytes for small test limits)."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.0f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"
+
+
+def _unsupported(path: Path, data: bytes) -> ReaderError:
+    """The error for content no reader takes, worded by what the extension promised."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return UnsupportedFile(
+            "not a PDF: the file's content is not a PDF (mislabelled or damaged)"
+        )
+    if suffix == ".docx":
+        if data.startswith(b"PK"):
+            return ReaderError("damaged DOCX: the zip archive is broken or holds no document")
+        return UnsupportedFile(
+            "not a DOCX: the file's content is not a Word document (mislabelled or damaged)"
+        )
+    if suffix in _OTHER_FORMATS:
+        return UnsupportedFile(f"unsupported file type: {suffix} files are not read")
+    return UnsupportedFile("unsupported file type: binary content")
+
+
+def _read(path: Path, max_bytes: int) -> ParsedDocument:
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise ReaderError("cannot read: it is a folder")
+    if not stat.S_ISREG(info.st_mode):
+        # Opening a FIFO or device would block or never end.
+        raise ReaderError("cannot read: not a regular file")
+    if info.st_size > max_bytes:
+        raise ReaderError(
+            f"file too large ({_size(info.st_size)}; the limit is {_size(max_bytes)})"
+        )
+    with path.open("rb") as stream:
+        # One read: the file may change meanwhile, so the limit is checked again on what came.
+        data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ReaderError(f"file too large (over {_size(max_bytes)}, the limit)")
+    if not data:
+        raise ReaderError("empty file")
+    kind = sniff_stream(io.BytesIO(data), path.name)
+    if kind is None:
+        raise _unsupported(path, data)
+    return _READERS[kind](data)
+
+
+def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
+    """Read the document at ``path``; raise ReaderError (or UnsupportedFile) when it cannot.
+
+    Files over ``max_bytes`` are refused without being read.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Library warnings about sloppy files are noise here (and errors under pytest).
+            warnings.simplefilter("ignore")
+            return _read(Path(path), max_bytes)
+    except ReaderError:
+        raise
+    except MemoryError:
+        raise
+    except FileNotFoundError:
+        raise ReaderError("file vanished while indexing") from None
+    except PermissionError:
+        raise ReaderError("cannot read: permission denied") from None
+    except IsADirectoryError:
+        raise ReaderError("cannot read: it is a folder") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ReaderError(f"cannot read: {reason[:1].lower()}{reason[1:]}") from None
+    except RecursionError:
+        raise ReaderError("could not read: the file is nested too deeply") from None
+    except Exception as exc:  # the promise: nothing but ReaderError leaves this function
+        raise ReaderError(f"could not read: {type(exc).__name__}") from None

@@ -1,0 +1,129 @@
+"""PDF reader: one section per page, via pypdf."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from ..errors import ReaderError
+from ..types import ParsedDocument, Section
+from ._textutil import clean_extracted, short_reason, strip_controls
+
+_NEEDS_CRYPTOGRAPHY = "encrypted PDF: decrypting it needs the 'cryptography' package"
+# Producers' placeholders that are no title at all.
+_NO_TITLE = frozenset({"untitled", "(anonymous)", "anonymous", "untitled document", "title"})
+
+
+def _quiet_pypdf() -> None:
+    """pypdf logs a warning for every flaw it works around; a reader only needs its errors."""
+    log = logging.getLogger("pypdf")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.ERROR)
+
+
+def _list_pages(numbers: list[int], limit: int = 10) -> str:
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    more = len(numbers) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _title(reader: object) -> str:
+    """The document title from the PDF's metadata, or "" (metadata is often broken)."""
+    try:
+        meta = getattr(reader, "metadata", None)
+        title = getattr(meta, "title", None) if meta is not None else None
+        if not isinstance(title, str):
+            return ""
+        title = " ".join(strip_controls(title).split())[:300]
+        return "" if title.lower() in _NO_TITLE else title
+    except MemoryError:
+        raise
+    except Exception:  # any failure here just means "no title"
+        return ""
+
+
+def read_pdf(data: bytes) -> ParsedDocument:
+    """Read a PDF held in ``data``; raises ReaderError for anything unreadable."""
+    try:
+        return _read_pdf(data)
+    except ReaderError:
+        raise
+    except MemoryError:
+        raise
+    except RecursionError:
+        raise ReaderError("damaged PDF: its objects are nested too deeply") from None
+    except Exception as exc:  # pypdf raises many types (PdfReadError, ValueError, KeyError…)
+        raise ReaderError(_damaged(exc)) from None
+
+
+def _damaged(exc: Exception) -> str:
+    from pypdf.errors import DependencyError, LimitReachedError
+
+    if isinstance(exc, DependencyError):
+        # pypdf needs the 'cryptography' package for AES; it may only notice while reading.
+        return _NEEDS_CRYPTOGRAPHY
+    if isinstance(exc, LimitReachedError):
+        return f"PDF exceeds the reader's safety limits: {short_reason(exc)}"
+    return f"damaged PDF: {short_reason(exc)}"
+
+
+def _read_pdf(data: bytes) -> ParsedDocument:
+    from pypdf import PasswordType, PdfReader
+    from pypdf.errors import DependencyError
+
+    _quiet_pypdf()
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    if reader.is_encrypted:
+        try:
+            # Many PDFs are encrypted only to set permissions and open with an empty password.
+            result = reader.decrypt("")
+        except DependencyError:
+            raise ReaderError(_NEEDS_CRYPTOGRAPHY) from None
+        if result == PasswordType.NOT_DECRYPTED:
+            raise ReaderError("password required")
+
+    pages = reader.pages
+    total = len(pages)
+    if total == 0:
+        raise ReaderError("empty PDF: it has no pages")
+
+    sections: list[Section] = []
+    failed: list[int] = []
+    blank: list[int] = []
+    first_error: Exception | None = None
+    for index in range(total):
+        number = index + 1
+        try:
+            raw = pages[index].extract_text()
+        except MemoryError:
+            raise
+        except Exception as exc:  # one bad page (RecursionError included) must not sink the file
+            failed.append(number)
+            first_error = first_error or exc
+            continue
+        text = clean_extracted(raw or "")
+        if text:
+            sections.append(Section(page=number, text=text, label=f"page {number}"))
+        else:
+            blank.append(number)
+            sections.append(
+                Section(page=number, text="", label=f"page {number}", flags=("no_text",))
+            )
+
+    if len(failed) == total:
+        assert first_error is not None
+        raise ReaderError(_damaged(first_error))
+    if len(blank) + len(failed) == total:
+        raise ReaderError("no text layer on any page (scanned? OCR is not supported)")
+
+    warnings: list[str] = []
+    if failed:
+        warnings.append(
+            f"{len(failed)} of {total} pages could not be read and were skipped "
+            f"(pages {_list_pages(failed)})"
+        )
+    if blank:
+        warnings.append(f"{len(blank)} of {total} pages have no text (scanned?)")
+    return ParsedDocument(
+        kind="pdf", sections=tuple(sections), title=_title(reader), warnings=tuple(warnings)
+    )

@@ -1,0 +1,196 @@
+"""Parse files in worker processes, each file under a time and memory limit.
+
+A reader that hangs, eats all memory or crashes the interpreter takes down only its worker:
+the file gets a per-file error, a fresh worker starts, and the run goes on. Workers read and
+chunk (in the embedding model's tokens); the parent process only embeds and writes, so parsing
+overlaps with embedding on another core.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ..types import ChunkSpan
+
+
+@dataclass(frozen=True)
+class ParseTask:
+    key: int
+    path: str
+
+
+@dataclass
+class ParseResult:
+    key: int
+    path: str
+    kind: str = ""
+    n_pages: int = 0
+    warnings: list[str] = field(default_factory=list)
+    chunks: list[ChunkSpan] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+
+def _worker_main(
+    conn: Connection, tokenizer_file: str, max_tokens: int, overlap: int, mem_limit: int
+) -> None:
+    """Loop: receive a path, read and chunk it, send the result back."""
+    import resource
+
+    if mem_limit > 0:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (mem_limit, mem_limit))
+        except (ValueError, OSError):
+            pass
+    from ..errors import ReaderError
+    from . import read_file
+    from .chunker import ChunkSettings, FastTokenizerOffsets, chunk_sections
+
+    tokens = FastTokenizerOffsets(tokenizer_file)
+    settings = ChunkSettings(max_tokens=max_tokens, overlap_tokens=overlap)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        started = time.monotonic()
+        result = ParseResult(key=task.key, path=task.path)
+        try:
+            doc = read_file(Path(task.path))
+            result.kind = doc.kind
+            result.n_pages = len(doc.sections)
+            result.warnings = list(doc.warnings)
+            result.chunks = chunk_sections(doc.sections, tokens, settings)
+            if not result.chunks:
+                result.error = "no text found"
+        except ReaderError as e:
+            result.error = str(e) or type(e).__name__
+        except MemoryError:
+            result.error = "too big to read: ran out of memory"
+            result.chunks = []
+        except RecursionError:
+            result.error = "damaged file: structure nested too deeply"
+        except Exception as e:  # a reader bug must not stop the run
+            result.error = f"could not read: {type(e).__name__}: {e}"[:300]
+        result.seconds = time.monotonic() - started
+        try:
+            conn.send(result)
+        except MemoryError:
+            conn.send(ParseResult(task.key, task.path, error="too big to read: ran out of memory"))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
+        parent, child = ctx.Pipe()
+        self.conn: Connection = parent
+        self.proc = ctx.Process(target=_worker_main, args=(child, *args), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: ParseTask | None = None
+        self.started = 0.0
+
+    def stop(self, kill: bool = False) -> None:
+        try:
+            if kill:
+                self.proc.kill()
+            else:
+                self.conn.send(None)
+        except (OSError, ValueError, BrokenPipeError):
+            pass
+        self.proc.join(timeout=5 if not kill else 2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=2)
+        self.conn.close()
+
+
+class ParsePool:
+    """Feeds tasks to N workers from a manager thread; results come out of ``results``."""
+
+    def __init__(
+        self,
+        tokenizer_file: str,
+        max_tokens: int,
+        overlap: int,
+        workers: int = 1,
+        time_limit: float = 120.0,
+        mem_limit: int = 3 * 1024**3,
+    ) -> None:
+        # forkserver: workers never inherit torch's threads or the parent's open databases.
+        self._ctx = mp.get_context("forkserver")
+        self._args = (tokenizer_file, max_tokens, overlap, mem_limit)
+        self._n = max(1, workers)
+        self._time_limit = time_limit
+        self._todo: deque[ParseTask] = deque()
+        self._lock = threading.Lock()
+        self.results: queue.Queue[ParseResult] = queue.Queue()
+        self._stop = threading.Event()
+        self._workers: list[_Worker] = []
+        self._thread = threading.Thread(target=self._run, name="folio-parse", daemon=True)
+        self._thread.start()
+
+    def submit(self, task: ParseTask) -> None:
+        with self._lock:
+            self._todo.append(task)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from multiprocessing.connection import wait
+
+        try:
+            self._workers = [_Worker(self._ctx, self._args) for _ in range(self._n)]
+            while not self._stop.is_set():
+                # Hand a task to each idle worker.
+                for w in self._workers:
+                    if w.task is None:
+                        with self._lock:
+                            task = self._todo.popleft() if self._todo else None
+                        if task is not None:
+                            w.task, w.started = task, time.monotonic()
+                            try:
+                                w.conn.send(task)
+                            except (OSError, BrokenPipeError):
+                                self._replace(w, "reader crashed")
+                busy = [w for w in self._workers if w.task is not None]
+                if not busy:
+                    time.sleep(0.01)
+                    continue
+                ready = wait([w.conn for w in busy], timeout=0.1)
+                for w in busy:
+                    if w.conn in ready:
+                        try:
+                            res: ParseResult = w.conn.recv()
+                        except (EOFError, OSError):
+                            code = w.proc.exitcode
+                            why = "reader crashed" if code != -9 else "reader was killed (memory?)"
+                            self._replace(w, why)
+                            continue
+                        w.task = None
+                        self.results.put(res)
+                    elif time.monotonic() - w.started > self._time_limit:
+                        self._replace(w, f"timed out after {self._time_limit:.0f} s")
+        finally:
+            for w in self._workers:
+                w.stop(kill=self._stop.is_set())
+
+    def _replace(self, w: _Worker, why: str) -> None:
+        """Kill a stuck or dead worker, report its file as failed, start a fresh one."""
+        task = w.task
+        w.stop(kill=True)
+        i = self._workers.index(w)
+        self._workers[i] = _Worker(self._ctx, self._args)
+        if task is not None:
+            self.results.put(ParseResult(key=task.key, path=task.path, error=why))

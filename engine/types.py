@@ -1,0 +1,128 @@
+"""Plain, frozen result types shared by the engine, the CLI and the desktop app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    """A page of a PDF, or a section of another format, with its text.
+
+    ``page`` is 1-based for PDFs (the page number a person sees in a viewer); other formats
+    number their sections 1.. in reading order. ``label`` is what a citation prints
+    (``"page 3"``, ``"section 2"``).
+    """
+
+    page: int
+    text: str
+    label: str = ""
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """What a reader returns: the file's kind, its sections and any warnings."""
+
+    kind: str
+    sections: tuple[Section, ...]
+    title: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChunkSpan:
+    """A chunk of a section: ``text == section.text[start:end]``."""
+
+    page: int
+    start: int
+    end: int
+    text: str
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage."""
+
+    chunk_id: int
+    doc_id: int
+    path: str
+    page: int
+    start: int
+    end: int
+    text: str
+    score: float
+    collection: str = ""
+    vector_rank: int | None = None
+    keyword_rank: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+    def snippet(self, width: int = 240) -> str:
+        flat = " ".join(self.text.split())
+        return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class DocumentGroup:
+    """All passages of one document that matched an exhaustive query, best first."""
+
+    doc_id: int
+    path: str
+    score: float
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    status: str  # indexed | unchanged | moved | copied | failed | removed
+    reason: str = ""
+    chunks: int = 0
+
+
+@dataclass
+class IndexReport:
+    """Summary of one index run."""
+
+    indexed: list[FileOutcome] = field(default_factory=list)
+    unchanged: list[FileOutcome] = field(default_factory=list)
+    moved: list[FileOutcome] = field(default_factory=list)
+    failed: list[FileOutcome] = field(default_factory=list)
+    removed: list[FileOutcome] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        def rows(items: list[FileOutcome]) -> list[dict[str, object]]:
+            return [
+                {"path": o.path, "status": o.status, "reason": o.reason, "chunks": o.chunks}
+                for o in items
+            ]
+
+        return {
+            "indexed": rows(self.indexed),
+            "unchanged": len(self.unchanged),
+            "moved": rows(self.moved),
+            "failed": rows(self.failed),
+            "removed": rows(self.removed),
+            "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report from a long engine call."""
+
+    stage: str
+    files_done: int
+    files_total: int
+    chunks_embedded: int = 0
+    current: str = ""
+    eta_seconds: float | None = None
