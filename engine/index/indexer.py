@@ -39,7 +39,9 @@ class IndexSettings:
     embed_batch: int = 32
     # Chunks gathered before an embedding round: large enough to batch chunks of similar
     # length together, small enough that a kill loses little work.
-    embed_buffer: int = 512
+    embed_buffer: int = 256
+    # ...or this many finished files, so small files are committed often.
+    flush_files: int = 8
     checkpoint_seconds: float = 60.0
 
 
@@ -205,7 +207,11 @@ class Indexer:
                     pending.append(_Pending(entry, sha, res))
                     buffered += len(res.chunks)
                 tell("indexing", entry.path)
-                if buffered >= self.settings.embed_buffer or received == expected:
+                if (
+                    buffered >= self.settings.embed_buffer
+                    or len(pending) >= self.settings.flush_files
+                    or received == expected
+                ):
                     done += self._flush(pending, report, cancel, lambda: tell("embedding"))
                     pending, buffered = [], 0
                     tell("indexing", force=True)

@@ -85,7 +85,7 @@ def clean_extracted(text: str) -> str:
 
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
-    """Decode a text file: BOM, then ``declared``, strict UTF-8, charset-normalizer, cp1252.
+    """Decode a text file: BOM, strict UTF-8, then ``declared``, charset-normalizer, cp1252.
 
     ``declared`` is an encoding named inside the file (an HTML ``<meta charset>``); it is
     only used when the bytes decode cleanly with it.
@@ -97,6 +97,12 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
     utf16 = bomless_utf16(data[:8192]) if b"\x00" in data[:8192] else None
     if utf16 is not None:
         return data.decode(utf16, errors="replace")
+    try:
+        # Before ``declared``: pages often declare Latin-1 and hold UTF-8, and other bytes
+        # are almost never valid UTF-8 by chance.
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
     if declared:
         try:
             # Only real character sets: Python also has codecs like "unicode_escape".
@@ -104,10 +110,6 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
                 return data.decode(declared)
         except (LookupError, UnicodeError, ValueError):
             pass
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
     guessed = guess_with_charset_normalizer(data)
     if guessed is not None:
         return guessed

@@ -163,7 +163,9 @@ def _check_archive(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # BadZipFile, and ValueError/EOFError on some broken archives
         raise ReaderError(f"damaged DOCX: {short_reason(exc)}") from None
     if unpacked > UNPACKED_LIMIT:
         raise ReaderError("DOCX too large: it unpacks to over 1 GB")

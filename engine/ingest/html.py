@@ -35,7 +35,9 @@ _CELL = frozenset({"td", "th"})
 # of them can be merged into one line break or one blank line.
 _LINE_MARK, _PARAGRAPH_MARK = "\x01", "\x02"
 _MARKS = re.compile("[\x01\x02]")
-_BREAKS = re.compile("[ \t]*[\x01\x02][\x01\x02 \t]*")
+# Starts at a mark, so that it stays linear on long runs of spaces (in <pre>, say); the
+# spaces before a run are dropped later with the other spaces at line ends.
+_BREAKS = re.compile("[\x01\x02][\x01\x02 \t]*")
 
 
 def _merge_breaks(run: re.Match[str]) -> str:

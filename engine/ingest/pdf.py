@@ -9,6 +9,7 @@ from ..errors import ReaderError
 from ..types import ParsedDocument, Section
 from ._textutil import clean_extracted, short_reason, strip_controls
 
+LIMIT_ELEMENTS = 1_000_000
 _NEEDS_CRYPTOGRAPHY = "encrypted PDF: decrypting it needs the 'cryptography' package"
 # Producers' placeholders that are no title at all.
 _NO_TITLE = frozenset({"untitled", "(anonymous)", "anonymous", "untitled document", "title"})
@@ -45,7 +46,15 @@ def _title(reader: object) -> str:
 def read_pdf(data: bytes) -> ParsedDocument:
     """Read a PDF held in ``data``; raises ReaderError for anything unreadable."""
     try:
-        return _read_pdf(data)
+        from pypdf import apply_configuration
+
+        # pypdf's default cap of 100,000 elements per array or dictionary rejects real
+        # filings (two SEC 10-Qs of the corpus); 1,000,000 still bounds memory and time.
+        with apply_configuration(
+            array_maximum_element_count=LIMIT_ELEMENTS,
+            dictionary_maximum_element_count=LIMIT_ELEMENTS,
+        ):
+            return _read_pdf(data)
     except ReaderError:
         raise
     except MemoryError:
@@ -99,7 +108,8 @@ def _read_pdf(data: bytes) -> ParsedDocument:
             raise
         except Exception as exc:  # one bad page (RecursionError included) must not sink the file
             failed.append(number)
-            first_error = first_error or exc
+            if first_error is None:
+                first_error = exc
             continue
         text = clean_extracted(raw or "")
         if text:
@@ -110,8 +120,7 @@ def _read_pdf(data: bytes) -> ParsedDocument:
                 Section(page=number, text="", label=f"page {number}", flags=("no_text",))
             )
 
-    if len(failed) == total:
-        assert first_error is not None
+    if len(failed) == total and first_error is not None:
         raise ReaderError(_damaged(first_error))
     if len(blank) + len(failed) == total:
         raise ReaderError("no text layer on any page (scanned? OCR is not supported)")

@@ -48,6 +48,8 @@ _HTML_PREAMBLE = re.compile(r"(?:\s+|<!--.*?-->|<\?xml[^>]*>)*", re.S)
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body)\b", re.I)
 _ANY_TAG = re.compile(r"<(?:[a-z][a-z0-9]*[\s/>]|!--|!doctype)", re.I)
 
+# Keywords of PDF's file structure.
+_PDF_SYNTAX = re.compile(r"\b\d+\s+\d+\s+obj\b|\bendobj\b|\bstartxref\b|\btrailer\s*<<|%%EOF")
 # Characters that do not occur in real text: C0 controls other than \t \n \v \f \r and
 # ESC, DEL, C1 controls and the replacement character.
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\x9f\ufffd]")
@@ -130,6 +132,9 @@ def sniff_stream(stream: BinaryIO, name: str) -> str | None:
     text = decode_head(head)
     if text is None:
         return None
+    if suffix not in TEXT_SUFFIXES and _PDF_SYNTAX.search(text):
+        # PDF objects without a header: a damaged PDF, which the PDF reader reports as such.
+        return "pdf"
     if looks_like_html(text, suffix):
         return "html"
     if suffix in MARKDOWN_SUFFIXES:

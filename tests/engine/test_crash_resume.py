@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -30,10 +31,11 @@ def state(home: Path, embedder) -> tuple[object, ...]:  # type: ignore[no-untype
     with lib.open("book") as coll:
         docs = sorted((d.path, d.sha256, d.status, d.n_chunks) for d in coll.documents())
         chunks = sorted(
-            coll.store.db.execute(
+            tuple(r)
+            for r in coll.store.db.execute(
                 'SELECT d.path, c.page, c.start, c."end", c.text FROM chunks c '
                 "JOIN documents d ON d.id = c.doc_id"
-            ).fetchall()
+            )
         )
         ids = coll.store.chunk_ids()
         labels = coll.ann().labels
@@ -46,7 +48,12 @@ def state(home: Path, embedder) -> tuple[object, ...]:  # type: ignore[no-untype
 
 @pytest.mark.slow
 def test_sigkill_mid_index_then_resume(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    src = corpus_path("mixed", "rust-book-markdown", "src")
+    book = corpus_path("mixed", "rust-book-markdown", "src")
+    # The 50 shortest chapters: enough for many commits, small enough to embed three times.
+    src = tmp_path / "chapters"
+    src.mkdir()
+    for p in sorted(book.glob("*.md"), key=lambda p: p.stat().st_size)[:50]:
+        shutil.copy2(p, src / p.name)
     killed_home = tmp_path / "killed"
     proc = folio(killed_home, "index", str(src), "--collection", "book")
     db = killed_home / "collections" / "book" / "store.sqlite3"
@@ -62,13 +69,13 @@ def test_sigkill_mid_index_then_resume(tmp_path: Path, embedder) -> None:  # typ
                     ).fetchone()[0]
             except sqlite3.Error:
                 committed = 0
-        if committed >= 10:
+        if committed >= 5:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "indexing finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert committed >= 10
+    proc.communicate()  # reap it and close its pipes
+    assert committed >= 5
 
     # Restart: it resumes (what was committed is not embedded again) and completes.
     resumed = folio(killed_home, "index", str(src), "--collection", "book", "--json")
@@ -77,7 +84,7 @@ def test_sigkill_mid_index_then_resume(tmp_path: Path, embedder) -> None:  # typ
     import json
 
     report = json.loads(out)
-    assert report["unchanged"] >= 10
+    assert report["unchanged"] >= 5
 
     clean_home = tmp_path / "clean"
     clean = folio(clean_home, "index", str(src), "--collection", "book")
