@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def bench_index(paths: list[Path], home: Path | None = None) -> dict[str, Any]:
             t_index = time.perf_counter() - t0
         texts = [r[0] for r in coll.store.db.execute("SELECT text FROM chunks ORDER BY id")]
         n = len(texts)
-        model: Any = getattr(emb, "model")
+        model: Any = cast(Any, emb).model
         t0 = time.perf_counter()
         model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
         t_raw = time.perf_counter() - t0
@@ -209,7 +209,7 @@ def bench_query(sizes: list[int], queries: int = 200) -> dict[str, Any]:
             for d in range(0, n, per_doc):
                 m = min(per_doc, n - d)
                 chunks = []
-                for j in range(m):
+                for _ in range(m):
                     words = " ".join(rng.choice(vocab, size=60))
                     chunks.append(ChunkSpan(1, 0, len(words), words, 80))
                 vecs = rng.standard_normal((m, emb.dim)).astype(np.float32)

@@ -155,7 +155,13 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.all:
             groups = coll.search_all(args.query)
             if args.json:
-                _print_json({"query": args.query, "mode": "all", "documents": [group_json(g) for g in groups]})
+                _print_json(
+                    {
+                        "query": args.query,
+                        "mode": "all",
+                        "documents": [group_json(g) for g in groups],
+                    }
+                )
             else:
                 print(f"{len(groups)} documents about '{args.query}':")
                 for g in groups:
@@ -245,8 +251,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="folio", description="Chat with your documents, offline.")
-    p.add_argument("--home", help="folder for all of Folio's files (default: FOLIO_HOME or the "
-                   "platform's user data folder)")
+    p.add_argument(
+        "--home",
+        help="folder for all of Folio's files (default: FOLIO_HOME or the "
+        "platform's user data folder)",
+    )
     p.add_argument("--embed-model", help="a sentence-transformers model folder to embed with")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -296,9 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "collections" and args.action in ("create", "delete", "rename"):
-        if not args.name or (args.action == "rename" and not args.new_name):
-            parser.error(f"'collections {args.action}' needs a name")
+    needs_name = args.command == "collections" and args.action in ("create", "delete", "rename")
+    if needs_name and (not args.name or (args.action == "rename" and not args.new_name)):
+        parser.error(f"'collections {args.action}' needs a name")
     try:
         return int(args.func(args))
     except FolioError as e:

@@ -216,7 +216,7 @@ class Collection:
                 f"Collection '{self.name}' was built with the embedding model "
                 f"'{self.embed_model}' ({fp}), but Folio is now using '{emb.name}' "
                 f"({emb.fingerprint}). Re-embed it with the current model "
-                f"(`folio reembed --collection \"{self.name}\"`), or switch back to "
+                f'(`folio reembed --collection "{self.name}"`), or switch back to '
                 f"'{self.embed_model}'."
             )
         if not fp:
@@ -342,9 +342,7 @@ class Collection:
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.ann(), self._checked_embedder(), self.name)
 
-    def search(
-        self, query: str, k: int = 5, documents: frozenset[int] | None = None
-    ) -> list[Hit]:
+    def search(self, query: str, k: int = 5, documents: frozenset[int] | None = None) -> list[Hit]:
         return self.retriever().search(query, SearchOptions(k=k, documents=documents))
 
     def search_all(

@@ -31,7 +31,7 @@ _STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if in
     into is it its list me my no not of on or our show so such than that the their them then there
     these they this to was we were what when where which who whom why will with would you your
-    all any about documents document give find tell which mention mentions""".split()
+    all any about documents document give find tell mention mentions""".split()
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -112,16 +112,17 @@ class Retriever:
                 if norm in chosen_texts:
                     continue
                 v = vec_of.get(cid)
-                if v is not None and chosen_vecs:
-                    if float(np.max(np.stack(chosen_vecs) @ v)) >= NEAR_DUPLICATE_COSINE:
-                        continue
+                if (
+                    v is not None
+                    and chosen_vecs
+                    and float(np.max(np.stack(chosen_vecs) @ v)) >= NEAR_DUPLICATE_COSINE
+                ):
+                    continue
                 chosen_texts.add(norm)
                 if v is not None:
                     chosen_vecs.append(v)
             chosen.append(cid)
-        return [
-            self._hit(rows[c], fused[c], vrank.get(c), krank.get(c)) for c in chosen
-        ]
+        return [self._hit(rows[c], fused[c], vrank.get(c), krank.get(c)) for c in chosen]
 
     def _vector_candidates(
         self, qv: np.ndarray, n: int, documents: frozenset[int] | None
@@ -202,9 +203,7 @@ class Retriever:
             chunk_rows.sort(key=lambda r: -sim_of.get(r.id, 0.0))
             best = chunk_rows[:passages_per_doc]
             score = max(sim_of.get(r.id, 0.0) for r in chunk_rows)
-            hits = tuple(
-                self._hit(r, sim_of.get(r.id, 0.0), None, None) for r in best
-            )
+            hits = tuple(self._hit(r, sim_of.get(r.id, 0.0), None, None) for r in best)
             groups.append(DocumentGroup(doc_id, chunk_rows[0].path, score, hits))
         groups.sort(key=lambda g: (-g.score, g.path))
         return groups

@@ -48,9 +48,8 @@ class SentenceTransformerEmbedder(Embedder):
         self._model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
         self.name = _model_name(model_dir)
         self.fingerprint = fingerprint_model_dir(model_dir)
-        dim = self._model.get_embedding_dimension()
-        self.dim = int(dim) if dim else 0
-        self.max_tokens = int(self._model.max_seq_length)
+        self.dim = int(self._model.get_embedding_dimension() or 0)
+        self.max_tokens = int(self._model.max_seq_length or 256)
         self.tokenizer_file = str(tok)
         self.model_dir = model_dir
 

@@ -80,9 +80,9 @@ def walk(roots: list[Path]) -> Iterator[FileEntry | ScanProblem]:
                     continue
                 yield from walk_dir(p)
             elif is_file:
-                e = entry(p)
-                if e is not None:
-                    yield e
+                found = entry(p)
+                if found is not None:
+                    yield found
             elif item.is_symlink():
                 yield ScanProblem(str(p), "broken link")
 

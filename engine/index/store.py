@@ -273,8 +273,10 @@ class Store:
             ids.append(int(cur.lastrowid or 0))
         return doc_id, ids, dropped
 
-    def copy_doc(self, src: DocRow, new_path: str, size: int, mtime_ns: int) -> tuple[int, list[int]]:
-        """A second copy of an indexed document: its chunks and vectors are reused, not re-embedded."""
+    def copy_doc(
+        self, src: DocRow, new_path: str, size: int, mtime_ns: int
+    ) -> tuple[int, list[int]]:
+        """Another copy of an indexed document: chunks and vectors reused, not re-embedded."""
         cur = self.db.execute(
             "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings, n_pages,"
             " n_chunks, indexed_at) SELECT ?, ?, ?, sha256, kind, status, warnings, n_pages,"
@@ -305,7 +307,9 @@ class Store:
     def chunk_ids(self) -> set[int]:
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
 
-    def vectors(self, ids: Iterable[int] | None = None, dim: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(
+        self, ids: Iterable[int] | None = None, dim: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(ids, matrix) of stored vectors, for all chunks or the given ids."""
         if ids is None:
             rows: Iterator[sqlite3.Row] = self.db.execute("SELECT id, vector FROM chunks")
@@ -346,7 +350,10 @@ class Store:
 
     def keyword_search(self, match: str, limit: int | None) -> list[tuple[int, float]]:
         """(chunk id, bm25) best first for an FTS5 MATCH expression."""
-        q = "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s"
+        q = (
+            "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts"
+            " WHERE chunks_fts MATCH ? ORDER BY s"
+        )
         if limit is not None:
             q += f" LIMIT {int(limit)}"
         try:

@@ -38,13 +38,16 @@ _MARKS = re.compile("[\x01\x02]")
 # Starts at a mark, so that it stays linear on long runs of spaces (in <pre>, say); the
 # spaces before a run are dropped later with the other spaces at line ends.
 _BREAKS = re.compile("[\x01\x02][\x01\x02 \t]*")
-
-
-def _merge_breaks(run: re.Match[str]) -> str:
-    return "\n\n" if _PARAGRAPH_MARK in run.group() else "\n"
-
-
 _WHITESPACE = re.compile(r"\s+")
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:_-]{0,63}")
+# Elements whose content is text up to their end tag; only the last two show it.
+_RAW_TEXT = {
+    tag: re.compile(rf"</{tag}(?=[\s/>])", re.IGNORECASE)
+    for tag in (
+        "script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "title", "textarea",
+    )
+}  # fmt: skip
+_ESCAPED_TEXT = frozenset({"title", "textarea"})
 _META_CHARSET = re.compile(
     rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE
 )
@@ -59,6 +62,10 @@ _CHARSET_ALIASES = {
     "utf-16le": "utf-8",
     "utf-16be": "utf-8",
 }
+
+
+def _merge_breaks(run: re.Match[str]) -> str:
+    return "\n\n" if _PARAGRAPH_MARK in run.group() else "\n"
 
 
 class _VisibleText(HTMLParser):
@@ -165,10 +172,67 @@ def declared_charset(data: bytes) -> str | None:
     return _CHARSET_ALIASES.get(label, label)
 
 
+def simplify_markup(markup: str) -> str:
+    """Markup reduced to bare tags (``<p>``, ``</p>``) and text, in one linear pass.
+
+    html.parser takes quadratic time on unclosed comments, tags and quotes, and raises
+    AssertionError on some declarations; after this pass it only meets complete, attribute-free
+    tags. Comments, declarations and the content of script-like elements are dropped here; a
+    ``<`` that starts no tag becomes ``&lt;``. As in browsers, an unclosed comment or tag hides
+    the rest of the file.
+    """
+    out: list[str] = []
+    i, n = 0, len(markup)
+    while i < n:
+        lt = markup.find("<", i)
+        if lt < 0:
+            out.append(markup[i:])
+            break
+        out.append(markup[i:lt])
+        if markup.startswith("<!--", lt):
+            end = markup.find("-->", lt + 4)
+            if end < 0:
+                break
+            i = end + 3
+            continue
+        after = markup[lt + 1 : lt + 2]
+        closing = after == "/"
+        name = _TAG_NAME.match(markup, lt + 2 if closing else lt + 1)
+        if after in ("!", "?") or (closing and name is None):
+            # <!DOCTYPE …>, <![CDATA[…]]>, <?xml …?> and </ junk>: skipped up to ">".
+            end = markup.find(">", lt + 1)
+            if end < 0:
+                break
+            i = end + 1
+            continue
+        if name is None:
+            out.append("&lt;")  # "a < b": a literal "<"
+            i = lt + 1
+            continue
+        end = markup.find(">", name.end())
+        if end < 0:
+            break
+        tag = name.group().lower()
+        i = end + 1
+        if closing:
+            out.append(f"</{tag}>")
+            continue
+        out.append(f"<{tag}>")
+        closer = _RAW_TEXT.get(tag)
+        if closer is not None:
+            # Script-like content is not markup: skip to its end tag (or the end of the file).
+            found = closer.search(markup, i)
+            stop = found.start() if found else n
+            if tag in _ESCAPED_TEXT:
+                out.append(markup[i:stop].replace("<", "&lt;"))
+            i = stop
+    return "".join(out)
+
+
 def html_to_text(markup: str) -> tuple[str, str]:
     """(visible text, title) of an HTML document."""
     parser = _VisibleText()
-    parser.feed(markup)
+    parser.feed(simplify_markup(markup))
     parser.close()
     return parser.text(), parser.title()
 

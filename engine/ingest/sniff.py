@@ -133,7 +133,7 @@ def sniff_stream(stream: BinaryIO, name: str) -> str | None:
     if text is None:
         return None
     if suffix not in TEXT_SUFFIXES and _PDF_SYNTAX.search(text):
-        # PDF objects without a header: a damaged PDF, which the PDF reader reports as such.
+        # PDF objects without a header: a damaged PDF (pypdf recovers some of them).
         return "pdf"
     if looks_like_html(text, suffix):
         return "html"

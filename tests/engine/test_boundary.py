@@ -39,6 +39,8 @@ def test_engine_runs_without_loading_qt() -> None:
 
 def test_engine_switches_hub_libraries_offline() -> None:
     env = {k: v for k, v in os.environ.items() if "OFFLINE" not in k}
-    code = "import os, engine; print(os.environ['HF_HUB_OFFLINE'], os.environ['TRANSFORMERS_OFFLINE'])"
+    code = (
+        "import os, engine; print(os.environ['HF_HUB_OFFLINE'], os.environ['TRANSFORMERS_OFFLINE'])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.split() == ["1", "1"], out.stderr

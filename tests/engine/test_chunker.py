@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import re
 
 from hypothesis import given, settings
@@ -28,7 +29,7 @@ def test_chunks_are_exact_slices_within_the_limit() -> None:
         # Chunks start and end on sentence boundaries here, since every sentence is short.
         assert c.text.startswith("Sentence") and c.text.endswith(".")
     # Neighbours overlap: each chunk starts before the previous one ended.
-    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(b.start < a.end for a, b in itertools.pairwise(chunks))
 
 
 def test_overlong_sentence_is_split_at_the_limit() -> None:

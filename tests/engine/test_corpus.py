@@ -27,8 +27,18 @@ def test_broken_and_encrypted_pdfs_never_stop_a_run(tmp_path: Path) -> None:
     roots = [corpus_path("pdfs", "qpdf-qtest"), corpus_path("pdfs", "pypdf-resources")]
     home = tmp_path / "home"
     run = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "--home", str(home), "index", *map(str, roots),
-         "--collection", "pdfs", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "--home",
+            str(home),
+            "index",
+            *map(str, roots),
+            "--collection",
+            "pdfs",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=1500,
@@ -36,8 +46,17 @@ def test_broken_and_encrypted_pdfs_never_stop_a_run(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout)
     status = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "--home", str(home), "status", "--collection",
-         "pdfs", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "--home",
+            str(home),
+            "status",
+            "--collection",
+            "pdfs",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -59,7 +59,9 @@ def test_incremental_reindex_rename_modify_delete(library: Library, tmp_path: Pa
     assert hits[0].path == str(folder / "apiculture.txt")
 
     # Modify: re-embedded, old text gone from keyword search.
-    (folder / "trains.md").write_text("# Canals\n\nNarrowboats carry coal along the canal.", "utf-8")
+    (folder / "trains.md").write_text(
+        "# Canals\n\nNarrowboats carry coal along the canal.", "utf-8"
+    )
     modified = coll.index([folder])
     assert [o.path for o in modified.indexed] == [str(folder / "trains.md")]
     assert modified.chunks_embedded >= 1
@@ -77,7 +79,9 @@ def test_incremental_reindex_rename_modify_delete(library: Library, tmp_path: Pa
     for h in coll.search("VAT return deadline", k=5):
         assert not h.path.endswith("tax.html")
     # HTML: script text was never indexed.
-    assert "do not index" not in " ".join(r[0] for r in coll.store.db.execute("SELECT text FROM chunks"))
+    assert "do not index" not in " ".join(
+        r[0] for r in coll.store.db.execute("SELECT text FROM chunks")
+    )
     coll.close()
 
 

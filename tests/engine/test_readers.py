@@ -385,6 +385,42 @@ def test_html_visible_text_only(tmp_path: Path) -> None:
     assert "The Page Title" not in text
 
 
+def test_html_menus_and_raw_text(tmp_path: Path) -> None:
+    page = (
+        "<html><head><title>T &amp; <b>x</b></title></head><body>"
+        "<nav><a href='/'>Home</a><a href='/about'>About us</a></nav>"
+        "<p>Body text</p><textarea>typed <text> here</textarea>"
+        "<script>if (a < b) { document.write('</p>hidden') }</script><p>after</p>"
+        "<![CDATA[ ignored ]]><?php echo 1 ?><p>x &lt; y, a < b</p></body></html>"
+    )
+    doc = read_file(write(tmp_path, "menus.html", page))
+    text = full_text(doc)
+    assert doc.title == "T & <b>x</b>"
+    assert "About us" not in text and "hidden" not in text and "ignored" not in text
+    assert "Body text" in text and "typed <text> here" in text and "after" in text
+    assert "x < y, a < b" in text
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<p>before</p><!--" + "<!--x" * 50_000,
+        "<p>" + "a < b " * 50_000 + "</p>",
+        '<p>before</p><a href="' + "x<" * 50_000,
+        "<p>before</p>" + "<![" * 50_000,
+        "<p>before</p>" + "</" * 50_000,
+        "<p>before</p>" + "<b>bold</b>" * 20_000,
+    ],
+    ids=["comment", "lt", "quote", "marked-section", "end-tags", "many-tags"],
+)
+def test_html_pathological_markup_is_fast(tmp_path: Path, page: str) -> None:
+    """html.parser alone is quadratic on these (minutes); read_file stays linear."""
+    started = time.monotonic()
+    text = full_text(read_file(write(tmp_path, "bad.html", page)))
+    assert time.monotonic() - started < 5
+    assert text.startswith(("before", "a < b"))
+
+
 def test_html_meta_charset(tmp_path: Path) -> None:
     page = '<html><head><meta charset="windows-1252"></head><body><p>Señor café</p></body></html>'
     doc = read_file(write(tmp_path, "old.htm", page.encode("cp1252")))
@@ -430,6 +466,15 @@ def test_mislabelled_files_go_to_the_right_reader(tmp_path: Path) -> None:
     assert docx_as_bin.kind == "docx"
     md_mentioning_pdf = "# About PDFs\n\nA PDF file starts with %PDF-1.7 as its header.\n"
     assert read_file(write(tmp_path, "about.md", md_mentioning_pdf)).kind == "markdown"
+
+
+def test_pdf_syntax_without_header_goes_to_the_pdf_reader(tmp_path: Path) -> None:
+    body = make_pdf(["Headless text"])[15:]  # no "%PDF-1.4" line
+    doc = read_file(write(tmp_path, "headless.pdf", body))
+    assert doc.kind == "pdf"  # pypdf recovers it
+    assert "Headless text" in doc.sections[0].text
+    # The same bytes named .txt are what they say: text about PDF syntax.
+    assert read_file(write(tmp_path, "headless.txt", body)).kind == "text"
 
 
 def test_binary_is_unsupported(tmp_path: Path) -> None:
@@ -696,6 +741,9 @@ def test_corpus_pdf_encryption(alarm: Callable[[float], None]) -> None:
         needs_crypto = path.name.startswith(("r5-", "r6-")) and not HAVE_CRYPTOGRAPHY
         if needs_crypto:
             assert "cryptography" in errors.get(path, ""), path.name
+        elif path.name.startswith(("r5-", "r6-")) and "user-password" in path.name:
+            # These revision 5/6 samples have an empty owner password, which opens them.
+            assert path in docs or errors.get(path) == "password required", path.name
         elif "user-password" in path.name or path.name == "r6-both-passwords.pdf":
             assert errors.get(path) == "password required", path.name
         elif "empty-password" in path.name or "owner-password" in path.name:
