@@ -181,7 +181,7 @@ class ParsePool:
                         w.task = None
                         self.results.put(res)
                     elif time.monotonic() - w.started > self._time_limit:
-                        self._replace(w, f"timed out after {self._time_limit:.0f} s")
+                        self._replace(w, f"timed out after {self._time_limit:g} s")
         finally:
             for w in self._workers:
                 w.stop(kill=self._stop.is_set())

@@ -1,0 +1,52 @@
+"""The desktop window on real widgets (offscreen): welcome view, and a real drop that indexes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from desktop.main_window import MainWindow
+from engine import Library
+
+
+def test_drop_a_folder_indexes_it(qtbot, library: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "dropped"
+    folder.mkdir()
+    (folder / "policy.md").write_text("# Policy\n\nVisitors sign in at reception.", "utf-8")
+    (folder / "bad.pdf").write_bytes(b"\x00\x01\x02\xff broken" * 100)
+
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.welcome.isVisible()
+    assert "Drop a folder" in window.welcome.text()
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    assert event.isAccepted()
+
+    def indexed() -> None:
+        rows = {
+            window.documents.topLevelItem(i).text(0): window.documents.topLevelItem(i).text(1)
+            for i in range(window.documents.topLevelItemCount())
+        }
+        assert rows.get("policy.md") == "indexed"
+        assert rows.get("bad.pdf", "").startswith("failed: ")
+
+    try:
+        qtbot.waitUntil(indexed, timeout=60_000)
+    finally:
+        print("STATUS", window.status_label.text())
+    assert not window.welcome.isVisible()
+    assert "1 could not be read" in window.status_label.text()
+    window.close()

@@ -1,0 +1,99 @@
+"""The `folio` command: collections, index, search and status, with their documented JSON shapes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def folio(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if ok:
+        assert run.returncode == 0, run.stderr
+    return run
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "leave.md").write_text(
+        "# Annual leave\n\nStaff get twenty-eight days of annual leave a year, bank holidays "
+        "included. Requests go to your line manager two weeks ahead.",
+        "utf-8",
+    )
+    (d / "expenses.txt").write_text(
+        "Travel expenses are refunded within ten working days when the receipt is attached.",
+        "utf-8",
+    )
+    (d / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%EOF garbage")
+    (d / "empty.txt").write_bytes(b"")
+    return d
+
+
+def test_cli_end_to_end(tmp_path: Path, folder: Path) -> None:
+    home = tmp_path / "home"
+    folio(home, "collections", "create", "HR")
+    dup = folio(home, "collections", "create", "HR", ok=False)
+    assert dup.returncode == 2 and "exists already" in dup.stderr
+
+    # Some files fail: the run still exits 0 and lists each failure with its reason.
+    run = folio(home, "index", str(folder), "--collection", "HR", "--json")
+    report = json.loads(run.stdout)
+    assert {Path(o["path"]).name for o in report["indexed"]} == {"leave.md", "expenses.txt"}
+    reasons = {Path(o["path"]).name: o["reason"] for o in report["failed"]}
+    assert set(reasons) == {"broken.pdf", "empty.txt"}
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["broken.pdf"]
+
+    hits = json.loads(
+        folio(home, "search", "how many holidays do I get", "--collection", "HR", "--json").stdout
+    )
+    assert hits["mode"] == "top_k"
+    top = hits["hits"][0]
+    assert set(top) == {"collection", "document", "page", "start", "end", "score", "text"}
+    assert top["document"].endswith("leave.md") and top["collection"] == "HR"
+
+    every = json.loads(
+        folio(home, "search", "annual leave", "--collection", "HR", "--all", "--json").stdout
+    )
+    assert every["mode"] == "all"
+    assert every["documents"][0]["document"].endswith("leave.md")
+    assert set(every["documents"][0]) == {"document", "score", "passages"}
+
+    status = json.loads(folio(home, "status", "--collection", "HR", "--json").stdout)
+    assert status["documents"] == 2 and status["failed"] == 2
+    assert status["folders"] == [str(folder)]
+    assert status["embed_model"] == "all-MiniLM-L6-v2"
+    assert {Path(f["document"]).name for f in status["failures"]} == {"broken.pdf", "empty.txt"}
+
+    listed = json.loads(folio(home, "collections", "list", "--json").stdout)
+    assert [c["name"] for c in listed] == ["HR"]
+    folio(home, "collections", "rename", "HR", "People")
+    folio(home, "collections", "delete", "People")
+    assert json.loads(folio(home, "collections", "list", "--json").stdout) == []
+    missing = folio(home, "search", "x", "--collection", "People", ok=False)
+    assert missing.returncode == 2 and "no collection named" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_home_from_environment(tmp_path: Path) -> None:
+    import os
+
+    env = dict(os.environ, FOLIO_HOME=str(tmp_path / "envhome"))
+    subprocess.run(
+        [sys.executable, "-m", "engine.cli", "collections", "create", "X"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    assert (tmp_path / "envhome" / "collections").is_dir()
