@@ -95,6 +95,9 @@ class IndexReport:
     removed: list[FileOutcome] = field(default_factory=list)
     chunks_embedded: int = 0
     seconds: float = 0.0
+    # Time spent embedding, and time the embedder sat waiting for parsed files.
+    embed_seconds: float = 0.0
+    parse_wait_seconds: float = 0.0
     cancelled: bool = False
 
     def to_json(self) -> dict[str, object]:
@@ -112,6 +115,8 @@ class IndexReport:
             "removed": rows(self.removed),
             "chunks_embedded": self.chunks_embedded,
             "seconds": round(self.seconds, 3),
+            "embed_seconds": round(self.embed_seconds, 3),
+            "parse_wait_seconds": round(self.parse_wait_seconds, 3),
             "cancelled": self.cancelled,
         }
 

@@ -8,6 +8,7 @@ never a vector without a chunk nor a chunk without a vector.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -46,9 +47,23 @@ class VectorIndex:
     def labels(self) -> set[int]:
         return set(self._live)
 
+    @property
+    def _checksum_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".sha256")
+
     def load(self) -> bool:
-        """Read the file if there is one; False when missing or unreadable (rebuild then)."""
+        """Read the file if there is one; False when missing or damaged (rebuild then).
+
+        The file is checked against the checksum written with it before hnswlib sees it, since
+        hnswlib may crash on a damaged file rather than report it.
+        """
         if not self.path.exists():
+            return False
+        try:
+            expected = self._checksum_path.read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return False
+        if _sha256(self.path) != expected:
             return False
         try:
             idx = hnswlib.Index(space="ip", dim=self.dim)
@@ -114,8 +129,17 @@ class VectorIndex:
         if n == 0:
             return []
         k = min(k, n)
-        self._index.set_ef(max(_EF_SEARCH, k))
-        labels, dists = self._index.knn_query(np.asarray(vector, dtype=np.float32), k=k)
+        q = np.asarray(vector, dtype=np.float32)
+        while True:
+            self._index.set_ef(max(_EF_SEARCH, 2 * k))
+            try:
+                labels, dists = self._index.knn_query(q, k=k)
+                break
+            except RuntimeError:
+                # With many deleted elements the graph may not reach k live ones; ask for fewer.
+                if k == 1:
+                    return []
+                k = max(1, k // 2)
         return [(int(lab), 1.0 - float(d)) for lab, d in zip(labels[0], dists[0], strict=True)]
 
     def save(self) -> None:
@@ -124,5 +148,18 @@ class VectorIndex:
         self._index.save_index(str(tmp))
         with tmp.open("rb+") as f:
             os.fsync(f.fileno())
+        digest = _sha256(tmp)
         os.replace(tmp, self.path)
+        # A crash before the checksum is written only costs a rebuild at the next open.
+        tmp_sum = self._checksum_path.with_name(self._checksum_path.name + ".tmp")
+        tmp_sum.write_text(digest, "ascii")
+        os.replace(tmp_sum, self._checksum_path)
         self.dirty = False
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

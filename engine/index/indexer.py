@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,10 +195,13 @@ class Indexer:
                 assert pool is not None
                 if cancel.cancelled:
                     raise Cancelled()
+                waited = time.monotonic()
                 try:
                     res = pool.results.get(timeout=0.2)
-                except Exception:
+                except queue.Empty:
                     continue
+                finally:
+                    report.parse_wait_seconds += time.monotonic() - waited
                 received += 1
                 entry, sha = queued.pop(res.key)
                 if res.error:
@@ -207,8 +211,12 @@ class Indexer:
                     pending.append(_Pending(entry, sha, res))
                     buffered += len(res.chunks)
                 tell("indexing", entry.path)
+                # Embed when the buffer is full, or as soon as the parser has nothing ready and
+                # a full batch is waiting, so the embedder never sits idle.
+                idle = pool.results.empty() and buffered >= self.settings.embed_batch
                 if (
-                    buffered >= self.settings.embed_buffer
+                    idle
+                    or buffered >= self.settings.embed_buffer
                     or len(pending) >= self.settings.flush_files
                     or received == expected
                 ):
@@ -270,7 +278,9 @@ class Indexer:
 
         # A Cancelled raised between batches leaves nothing of this batch written; the next
         # run embeds it again.
+        t0 = time.monotonic()
         vectors = self.embedder.embed(texts, self.settings.embed_batch, between)
+        report.embed_seconds += time.monotonic() - t0
         added_ids: list[int] = []
         added_vecs: list[np.ndarray] = []
         dropped: list[int] = []
