@@ -1,4 +1,4 @@
-"""The hnswlib file is a cache of SQLite's vectors: stale, damaged or missing, it comes back in line."""
+"""The hnswlib file is a cache of SQLite's vectors: stale, damaged or missing, it is repaired."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_stale_file_is_reconciled(tmp_path: Path) -> None:
     added, dropped = reopened.reconcile(store)
     assert (added, dropped) == (5, 10)
     assert reopened.labels == set(second) == store.chunk_ids()
-    ids, vecs = store.vectors(second[:1], DIM)
+    _ids, vecs = store.vectors(second[:1], DIM)
     assert reopened.search(vecs[0], 1)[0][0] == second[0]
 
 
