@@ -199,12 +199,12 @@ def bench_query(sizes: list[int], queries: int = 200) -> dict[str, Any]:
     from .library import Library
 
     rng = np.random.default_rng(7)
-    vocab = _vocabulary()
+    words, questions = _text_pool()
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         lib = Library(EngineConfig(home=Path(tmp) / "home"))
         emb = lib.embedder
-        qtexts = [" ".join(rng.choice(vocab, size=6)) + "?" for _ in range(queries)]
+        qtexts = [questions[i % len(questions)] for i in range(queries)]
         for n in sizes:
             coll = lib.create(f"synthetic-{n}")
             coll.ann()  # records the embedding model
@@ -214,8 +214,10 @@ def bench_query(sizes: list[int], queries: int = 200) -> dict[str, Any]:
                 m = min(per_doc, n - d)
                 chunks = []
                 for _ in range(m):
-                    words = " ".join(rng.choice(vocab, size=60))
-                    chunks.append(ChunkSpan(1, 0, len(words), words, 80))
+                    # 60 consecutive words of real prose from a random place.
+                    at = int(rng.integers(0, max(1, len(words) - 60)))
+                    text = " ".join(words[at : at + 60])
+                    chunks.append(ChunkSpan(1, 0, len(text), text, 80))
                 vecs = rng.standard_normal((m, emb.dim)).astype(np.float32)
                 vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
                 coll.store.begin()
@@ -251,15 +253,33 @@ def bench_query(sizes: list[int], queries: int = 200) -> dict[str, Any]:
     return out
 
 
-def _vocabulary() -> list[str]:
-    src = CORPUS / "mixed" / "rust-book-markdown" / "src"
-    words: set[str] = set()
-    if src.exists():
-        for p in sorted(src.glob("*.md"))[:40]:
-            words.update(w.lower() for w in re.findall(r"[A-Za-z]{3,12}", p.read_text("utf-8")))
-    if len(words) < 500:
-        words.update(f"word{i}" for i in range(5000))
-    return sorted(words)
+def _text_pool() -> tuple[list[str], list[str]]:
+    """Real prose (Paul Graham essays, COVID-QA papers) and real questions about it.
+
+    Synthetic chunks are windows of this prose, so keyword statistics look like real text;
+    without the corpus, a random vocabulary and random questions stand in.
+    """
+    words: list[str] = []
+    questions: list[str] = []
+    pg = CORPUS / "qa" / "tonic_validate_paul_graham"
+    for p in sorted((pg / "paul_graham_essays").glob("*.txt")):
+        words.extend(p.read_text("utf-8", errors="replace").split())
+    qa = pg / "openai_vs_vertex" / "qa_pairs.json"
+    if qa.exists():
+        questions.extend(item["question"] for item in json.loads(qa.read_text("utf-8")))
+    covid = CORPUS / "qa" / "covid_qa" / "200423_covidQA.json"
+    if covid.exists():
+        data = json.loads(covid.read_text("utf-8"))
+        for article in data["data"]:
+            for para in article["paragraphs"]:
+                words.extend(para["context"].split())
+                questions.extend(q["question"] for q in para["qas"][:2])
+    if len(words) < 10_000 or not questions:
+        rng = np.random.default_rng(3)
+        vocab = [f"word{i}" for i in range(5000)]
+        words = list(rng.choice(vocab, size=200_000))
+        questions = [" ".join(rng.choice(vocab, size=6)) + "?" for _ in range(200)]
+    return words, questions
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,8 +58,41 @@ class SearchOptions:
     diversity: bool = True
 
 
+# Above this many matching postings, keyword terms found in more than PRUNE_DF of the chunks
+# are left out of the keyword query: their BM25 weight is small and they make ranking slow.
+PRUNE_POSTINGS = 5000
+PRUNE_DF = 0.05
+
+
+def keyword_candidates(
+    store: Store, query: str, n: int, documents: frozenset[int] | None
+) -> list[tuple[int, float]]:
+    """Chunk ids best first by BM25 over the query's content words."""
+    terms = keyword_terms(query)
+    if not terms:
+        return []
+    if len(terms) > 2:
+        df = {t: store.keyword_count(fts_expression([t])) for t in terms}
+        total = store.chunk_count()
+        if sum(df.values()) > PRUNE_POSTINGS and total:
+            rare = [t for t in terms if df[t] <= PRUNE_DF * total]
+            # Keep at least the two rarest terms.
+            terms = rare if len(rare) >= 2 else sorted(terms, key=lambda t: df[t])[:2]
+    hits = store.keyword_search(fts_expression(terms), None if documents else n)
+    if documents is not None:
+        allowed = set(store.doc_chunk_ids(documents))
+        hits = [h for h in hits if h[0] in allowed][:n]
+    return hits
+
+
 class Retriever:
-    def __init__(self, store: Store, ann: VectorIndex, embedder: Embedder, collection: str):
+    def __init__(
+        self,
+        store: Store,
+        ann: VectorIndex,
+        embedder: Embedder,
+        collection: str,
+    ):
         self.store = store
         self.ann = ann
         self.embedder = embedder
@@ -71,10 +104,10 @@ class Retriever:
         opt = options or SearchOptions()
         if opt.k <= 0 or not query.strip():
             return []
-        qv = self.embedder.embed_query(query)
         n = max(opt.candidates, opt.k * 4)
+        qv = self.embedder.embed_query(query)
         vector_hits = self._vector_candidates(qv, n, opt.documents)
-        keyword_hits = self._keyword_candidates(query, n, opt.documents)
+        keyword_hits = keyword_candidates(self.store, query, n, opt.documents)
 
         # Fuse: each list contributes 1 / (RRF_K + rank) for every chunk it ranks.
         fused: dict[int, float] = defaultdict(float)
@@ -137,18 +170,6 @@ class Retriever:
         top = np.argsort(-sims)[:n]
         return [(int(ids[i]), float(sims[i])) for i in top]
 
-    def _keyword_candidates(
-        self, query: str, n: int, documents: frozenset[int] | None
-    ) -> list[tuple[int, float]]:
-        terms = keyword_terms(query)
-        if not terms:
-            return []
-        hits = self.store.keyword_search(fts_expression(terms), None if documents else n)
-        if documents is not None:
-            allowed = set(self.store.doc_chunk_ids(documents))
-            hits = [h for h in hits if h[0] in allowed][:n]
-        return hits
-
     def _hit(self, row: ChunkRow, score: float, vr: int | None, kr: int | None) -> Hit:
         return Hit(
             chunk_id=row.id,
@@ -207,11 +228,3 @@ class Retriever:
             groups.append(DocumentGroup(doc_id, chunk_rows[0].path, score, hits))
         groups.sort(key=lambda g: (-g.score, g.path))
         return groups
-
-
-def unique_docs(hits: Iterable[Hit]) -> list[str]:
-    seen: list[str] = []
-    for h in hits:
-        if h.path not in seen:
-            seen.append(h.path)
-    return seen

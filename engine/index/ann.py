@@ -96,17 +96,17 @@ class VectorIndex:
         ids, vecs = store.vectors(None, self.dim)
         self._index = self._new(max(1024, int(len(ids) * 1.25)))
         self._live = set()
-        self.add(ids, vecs)
+        self.add(ids, vecs, threads=-1)
         self.dirty = True
 
-    def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
+    def add(self, ids: np.ndarray | list[int], vectors: np.ndarray, threads: int = 1) -> None:
         if len(ids) == 0:
             return
         labels = np.asarray(ids, dtype=np.int64)
         need = self._index.element_count + len(labels)
         if need > self._index.max_elements:
             self._index.resize_index(max(need, int(self._index.max_elements * 1.5)))
-        self._index.add_items(np.asarray(vectors, dtype=np.float32), labels, num_threads=1)
+        self._index.add_items(np.asarray(vectors, dtype=np.float32), labels, num_threads=threads)
         self._live.update(int(x) for x in labels)
         self.dirty = True
 

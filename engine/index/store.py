@@ -361,6 +361,15 @@ class Store:
         except sqlite3.OperationalError:
             return []
 
+    def keyword_count(self, match: str) -> int:
+        try:
+            row = self.db.execute(
+                "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0])
+
     def check_integrity(self) -> str:
         row = self.db.execute("PRAGMA quick_check").fetchone()
         return str(row[0]) if row else "no answer"

@@ -10,6 +10,7 @@ import pytest
 
 from engine import EmbeddingModelMismatch, EngineConfig, Library
 from engine.embed.base import Embedder
+from engine.retrieve import keyword_candidates
 
 TOPICS = {
     "bees.txt": "Honey bees live in colonies ruled by a single queen. Worker bees gather nectar "
@@ -65,7 +66,7 @@ def test_incremental_reindex_rename_modify_delete(library: Library, tmp_path: Pa
     modified = coll.index([folder])
     assert [o.path for o in modified.indexed] == [str(folder / "trains.md")]
     assert modified.chunks_embedded >= 1
-    assert not coll.retriever()._keyword_candidates("locomotives", 10, None)
+    assert not keyword_candidates(coll.store, "locomotives", 10, None)
 
     # Delete: gone from the vector index and from keyword results.
     before = set(coll.store.chunk_ids())
@@ -75,7 +76,7 @@ def test_incremental_reindex_rename_modify_delete(library: Library, tmp_path: Pa
     after = set(coll.store.chunk_ids())
     assert after < before
     assert ann_labels(coll) == after
-    assert not coll.retriever()._keyword_candidates("quarterly VAT return", 10, None)
+    assert not keyword_candidates(coll.store, "quarterly VAT return", 10, None)
     for h in coll.search("VAT return deadline", k=5):
         assert not h.path.endswith("tax.html")
     # HTML: script text was never indexed.
