@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
 from engine import EngineConfig, Library
 from engine.paths import logs_dir
+
+log = logging.getLogger("folio.desktop")
 
 
 def _setup_logging(cfg: EngineConfig) -> None:
@@ -21,6 +24,7 @@ def _setup_logging(cfg: EngineConfig) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
@@ -28,10 +32,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = EngineConfig()
     _setup_logging(cfg)
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    assert isinstance(app, QApplication)
     app.setApplicationName("Folio")
     window = MainWindow(Library(cfg))
     window.show()
-    return int(app.exec())
+    log.info("main window shown (home %s)", cfg.home)
+
+    # Quit cleanly on SIGTERM/SIGINT (a session logging out, Ctrl+C in a terminal). Python runs
+    # signal handlers only between bytecodes, so a timer wakes the interpreter now and then.
+    def quit_app(*_args: object) -> None:
+        window.close()
+        app.quit()
+
+    signal.signal(signal.SIGTERM, quit_app)
+    signal.signal(signal.SIGINT, quit_app)
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    code = int(app.exec())
+    log.info("exited with code %s", code)
+    return code
 
 
 if __name__ == "__main__":

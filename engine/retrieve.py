@@ -58,10 +58,10 @@ class SearchOptions:
     diversity: bool = True
 
 
-# Above this many matching postings, keyword terms found in more than PRUNE_DF of the chunks
-# are left out of the keyword query: their BM25 weight is small and they make ranking slow.
-PRUNE_POSTINGS = 5000
-PRUNE_DF = 0.05
+# BM25 ranking costs time in proportion to the postings (term, chunk) it scores. On a large
+# collection the keyword query keeps its rarest terms up to this many postings: common terms
+# carry little BM25 weight, and the vector side still sees the whole question.
+POSTINGS_BUDGET = 8000
 
 
 def keyword_candidates(
@@ -71,13 +71,17 @@ def keyword_candidates(
     terms = keyword_terms(query)
     if not terms:
         return []
-    if len(terms) > 2:
+    if len(terms) > 1:
         df = {t: store.keyword_count(fts_expression([t])) for t in terms}
-        total = store.chunk_count()
-        if sum(df.values()) > PRUNE_POSTINGS and total:
-            rare = [t for t in terms if df[t] <= PRUNE_DF * total]
-            # Keep at least the two rarest terms.
-            terms = rare if len(rare) >= 2 else sorted(terms, key=lambda t: df[t])[:2]
+        if sum(df.values()) > POSTINGS_BUDGET:
+            keep: list[str] = []
+            spent = 0
+            for t in sorted(terms, key=lambda t: df[t]):
+                if keep and spent + df[t] > POSTINGS_BUDGET:
+                    break
+                keep.append(t)
+                spent += df[t]
+            terms = [t for t in terms if t in keep]
     hits = store.keyword_search(fts_expression(terms), None if documents else n)
     if documents is not None:
         allowed = set(store.doc_chunk_ids(documents))
