@@ -24,3 +24,5 @@ class EngineConfig:
     file_time_limit: float = 120.0
     file_mem_limit: int = 3 * 1024**3
     embed_batch: int = 32
+    # Embedding batches run side by side on this many threads (one CPU thread each).
+    embed_streams: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))

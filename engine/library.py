@@ -279,6 +279,7 @@ class Collection:
                 file_time_limit=cfg.file_time_limit,
                 file_mem_limit=cfg.file_mem_limit,
                 embed_batch=cfg.embed_batch,
+                embed_streams=cfg.embed_streams,
             )
             return Indexer(self.store, ann, emb, settings).run(roots, progress, cancel)
 
@@ -317,6 +318,7 @@ class Collection:
                 [r[1] for r in rows],
                 self.library.config.embed_batch,
                 lambda _n: cancel.raise_if_cancelled(),
+                streams=self.library.config.embed_streams,
             )
             self.store.begin()
             try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -52,20 +54,34 @@ class SentenceTransformerEmbedder(Embedder):
         self.max_tokens = int(self._model.max_seq_length or 256)
         self.tokenizer_file = str(tok)
         self.model_dir = model_dir
+        self._tokenizer_lock = threading.Lock()
 
     @property
     def model(self) -> object:
         return self._model
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        vecs = self._model.encode(
-            list(texts),
-            batch_size=max(1, len(texts)),
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vecs, dtype=np.float32)
+        import torch
+
+        # The fast tokenizer must not be entered by two threads at once ("Already borrowed");
+        # the model's forward pass may.
+        with self._tokenizer_lock:
+            features = self._model.preprocess(list(texts))
+        with torch.inference_mode():
+            out = self._model(features)["sentence_embedding"]
+            out = torch.nn.functional.normalize(out, p=2, dim=1)
+        return np.asarray(out.float().numpy(), dtype=np.float32)
+
+    @contextmanager
+    def single_threaded(self) -> Iterator[None]:
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 def _model_name(model_dir: Path) -> str:

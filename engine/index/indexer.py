@@ -40,9 +40,11 @@ class IndexSettings:
     embed_batch: int = 32
     # Chunks gathered before an embedding round: large enough to batch chunks of similar
     # length together, small enough that a kill loses little work.
-    embed_buffer: int = 256
+    embed_buffer: int = 512
     # ...or this many finished files, so small files are committed often.
     flush_files: int = 8
+    # Batches embedded side by side, each on one thread.
+    embed_streams: int = 2
     checkpoint_seconds: float = 60.0
 
 
@@ -211,12 +213,8 @@ class Indexer:
                     pending.append(_Pending(entry, sha, res))
                     buffered += len(res.chunks)
                 tell("indexing", entry.path)
-                # Embed when the buffer is full, or as soon as the parser has nothing ready and
-                # a full batch is waiting, so the embedder never sits idle.
-                idle = pool.results.empty() and buffered >= self.settings.embed_batch
                 if (
-                    idle
-                    or buffered >= self.settings.embed_buffer
+                    buffered >= self.settings.embed_buffer
                     or len(pending) >= self.settings.flush_files
                     or received == expected
                 ):
@@ -279,7 +277,9 @@ class Indexer:
         # A Cancelled raised between batches leaves nothing of this batch written; the next
         # run embeds it again.
         t0 = time.monotonic()
-        vectors = self.embedder.embed(texts, self.settings.embed_batch, between)
+        vectors = self.embedder.embed(
+            texts, self.settings.embed_batch, between, streams=self.settings.embed_streams
+        )
         report.embed_seconds += time.monotonic() - t0
         added_ids: list[int] = []
         added_vecs: list[np.ndarray] = []
