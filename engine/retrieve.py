@@ -61,7 +61,7 @@ class SearchOptions:
 # BM25 ranking costs time in proportion to the postings (term, chunk) it scores. On a large
 # collection the keyword query keeps its rarest terms up to this many postings: common terms
 # carry little BM25 weight, and the vector side still sees the whole question.
-POSTINGS_BUDGET = 8000
+POSTINGS_BUDGET = 4000
 
 
 def keyword_candidates(
