@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.library = library
         self.index_executor = Executor("folio-index")
+        self.read_executor = Executor("folio-read")
         self._current_op: Operation | None = None
         self.setWindowTitle("Folio")
         self.setAcceptDrops(True)
@@ -81,29 +82,60 @@ class MainWindow(QMainWindow):
     # -- collections and documents ------------------------------------------------------
 
     def refresh_collections(self) -> None:
-        names = self.library.names()
+        """Re-read the collection names off the GUI thread, then show them."""
+        library = self.library
+        op = Operation(lambda _op: library.names())
+        op.succeeded.connect(self._show_collections)
+        self.read_executor.submit(op)
+
+    def _show_collections(self, names: list[str]) -> None:
         current = self.collections.currentItem()
         keep = current.text() if current else None
+        # Repopulate silently, then read the documents once.
+        blocked = self.collections.blockSignals(True)
         self.collections.clear()
         self.collections.addItems(names)
         if names:
             matches = self.collections.findItems(keep or names[0], Qt.MatchFlag.MatchExactly)
             self.collections.setCurrentItem(matches[0] if matches else self.collections.item(0))
+        self.collections.blockSignals(blocked)
         self.welcome.setVisible(not names)
+        self.refresh_documents()
 
     def current_collection(self) -> str | None:
         item = self.collections.currentItem()
         return item.text() if item else None
 
     def refresh_documents(self) -> None:
-        self.documents.clear()
+        """Re-read the current collection's documents off the GUI thread, then show them."""
         name = self.current_collection()
         if not name:
+            self.documents.clear()
             return
-        with self.library.open(name) as coll:
-            for d in coll.documents():
-                status = d.status if d.status != "failed" else f"failed: {d.reason}"
-                QTreeWidgetItem(self.documents, [Path(d.path).name, status])
+        library = self.library
+
+        def work(_op: Operation) -> tuple[str, list[tuple[str, str]]]:
+            with library.open(name) as coll:
+                rows = [
+                    (
+                        Path(d.path).name,
+                        d.status if d.status != "failed" else f"failed: {d.reason}",
+                    )
+                    for d in coll.documents()
+                ]
+            return name, rows
+
+        op = Operation(work)
+        op.succeeded.connect(self._show_documents)
+        self.read_executor.submit(op)
+
+    def _show_documents(self, result: tuple[str, list[tuple[str, str]]]) -> None:
+        name, rows = result
+        if name != self.current_collection():
+            return  # the user moved on; a newer read is on its way
+        self.documents.clear()
+        for doc, status in rows:
+            QTreeWidgetItem(self.documents, [doc, status])
 
     # -- drag and drop ------------------------------------------------------------------
 
@@ -162,7 +194,6 @@ class MainWindow(QMainWindow):
             f"{word}: {len(report.indexed)} indexed, {len(report.unchanged)} unchanged{failed}."
         )
         self.refresh_collections()
-        self.refresh_documents()
 
     def _on_failed(self, message: str) -> None:
         self._current_op = None
@@ -194,4 +225,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: object) -> None:
         self.index_executor.shutdown()
+        self.read_executor.shutdown()
         super().closeEvent(event)  # type: ignore[arg-type]
