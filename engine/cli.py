@@ -243,6 +243,102 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "desktop.app"], env=env)
 
 
+def _gen_settings(args: argparse.Namespace) -> Any:
+    from .generate import GenSettings
+
+    gs = GenSettings()
+    for name in ("n_ctx", "threads", "gpu_layers", "temperature", "ttft_cap_s"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(gs, name, value)
+    if getattr(args, "max_tokens", None):
+        gs.max_answer_tokens = args.max_tokens
+    return gs
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .chat import AskOptions, ChatSession
+    from .generate import load_generator
+    from .history import ChatStore
+
+    lib = _library(args)
+    collections = [lib.open(name) for name in args.collection]
+    generator = load_generator(args.model, _gen_settings(args))
+    store = ChatStore(lib.home)
+    session = ChatSession(collections, generator, store, args.session)
+    opts = AskOptions(
+        k=args.k,
+        preset=args.preset,
+        edge_ordering=not args.no_edge_order,
+        exhaustive=True if args.all else None,
+        summarise_each=args.summaries,
+    )
+    stream = not args.json
+    if stream:
+        # Evidence first: where the answer will come from, before the model says a word.
+        def on_evidence(ev: Any) -> None:
+            if ev.mode == "answer":
+                print(f"Searching {len(ev.hits)} passage(s) ...", file=sys.stderr, flush=True)
+
+        def on_token(piece: str) -> None:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+
+    answer = session.ask(
+        args.question,
+        opts,
+        cancel=CancelToken(),
+        on_evidence=on_evidence if stream else None,
+        on_token=on_token if stream else None,
+    )
+    store.close()
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    print("\n")
+    for note in answer.notices:
+        print(f"Note: {note}")
+    if answer.mode == "answer":
+        marks = {c.number: c.status for c in answer.citations}
+        print("Sources:")
+        for src in sorted(answer.included, key=lambda x: x.number):
+            status = marks.get(src.number, "not cited")
+            coll = f" [{src.hit.collection}]" if len(collections) > 1 else ""
+            print(f"  [{src.number}] {src.hit.path}, {src.hit.location}{coll} — {status}")
+        for c in answer.cut:
+            print(f"  (left out) {c.hit.path}, {c.hit.location}: {c.reason}")
+        st = answer.stats
+        print(
+            f"{st.prompt_tokens} prompt tokens ({st.cached_tokens} reused), first token after "
+            f"{st.ttft_s:.2f} s, {st.tokens_per_s:.1f} tokens/s"
+        )
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .generate import add_model, discover_models
+
+    lib = _library(args)
+    if args.action == "add":
+        if not args.path:
+            raise FolioError("'folio models add' needs the path of a .gguf file.")
+        info = add_model(lib.home, Path(args.path))
+        print(f"Added {info.name} ({info.quantization}, context {info.context_length})")
+        return 0
+    models, problems = discover_models(lib.home)
+    if args.json:
+        _print_json({"models": [m.to_json() for m in models], "problems": problems})
+        return 0
+    for m in models:
+        size = m.size_bytes / 1024**2
+        ctx = m.context_length
+        print(f"{m.name}  [{m.source}]  {m.quantization}, {size:.0f} MB, context {ctx}")
+        print(f"    {m.path}")
+    for line in problems:
+        print(f"skipped: {line}", file=sys.stderr)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
@@ -289,6 +385,33 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reembed", help="re-embed a collection with the current embedding model")
     r.add_argument("--collection", "-c", required=True)
     r.set_defaults(func=cmd_reembed)
+
+    a = sub.add_parser("ask", help="ask a question; the answer cites its sources")
+    a.add_argument("question")
+    a.add_argument(
+        "--collection", "-c", action="append", required=True, help="repeat to ask several"
+    )
+    a.add_argument("--model", help="a .gguf model file (default: the bundled SmolLM2-135M)")
+    a.add_argument("--preset", default="answer", help="answer | summarise | extract | yours")
+    a.add_argument("--all", action="store_true", help="list every document about the topic")
+    a.add_argument("--summaries", action="store_true", help="with --all: one line per document")
+    a.add_argument("--k", type=int, default=6, help="passages to retrieve")
+    a.add_argument("--session", type=int, help="continue this chat (see its session_id)")
+    a.add_argument("--n-ctx", dest="n_ctx", type=int, help="context window in tokens")
+    a.add_argument("--max-tokens", dest="max_tokens", type=int, help="longest answer in tokens")
+    a.add_argument("--temperature", type=float)
+    a.add_argument("--threads", type=int)
+    a.add_argument("--gpu-layers", dest="gpu_layers", type=int, help="-1 = auto")
+    a.add_argument("--ttft-cap", dest="ttft_cap_s", type=float, help="seconds to first token")
+    a.add_argument("--no-edge-order", action="store_true", help="sources in rank order")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_ask)
+
+    m = sub.add_parser("models", help="list GGUF models on this computer, or add one")
+    m.add_argument("action", nargs="?", choices=["list", "add"], default="list")
+    m.add_argument("path", nargs="?")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models)
 
     g = sub.add_parser("gui", help="start the desktop app")
     g.set_defaults(func=cmd_gui)

@@ -32,3 +32,7 @@ class EmbeddingModelMismatch(FolioError):
 
 class IndexCorrupted(FolioError):
     """An index file is damaged; the collection can be rebuilt from its documents."""
+
+
+class ModelError(FolioError):
+    """A model file is missing, not a GGUF file, or llama.cpp cannot load it."""

@@ -61,6 +61,12 @@ class Hit:
     def name(self) -> str:
         return self.path.replace("\\", "/").rsplit("/", 1)[-1]
 
+    @property
+    def location(self) -> str:
+        """Where the passage is, as a citation prints it: "page 3" (PDF) or "section 3"."""
+        kind = "page" if self.path.lower().endswith(".pdf") else "section"
+        return f"{kind} {self.page}"
+
     def snippet(self, width: int = 240) -> str:
         flat = " ".join(self.text.split())
         return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"

@@ -1,0 +1,428 @@
+"""ChatSession.ask(): retrieve -> budget -> prompt -> stream -> cite.
+
+Evidence comes first: the retrieved passages (and the plan of what the model will see) are
+handed to ``on_evidence`` before the model starts, so an app can show them at once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .budget import CutSource, IncludedSource, PromptPlan, Turn, plan_prompt
+from .citations import Citation, cite
+from .errors import FolioError
+from .generate.base import GenerationStats, Generator
+from .history import ChatStore
+from .library import Collection
+from .progress import CancelToken
+from .prompts import ChatMessage, Preset, Segment, defuse, get_preset, system_message
+from .types import DocumentGroup, Hit
+
+_DOC_NOUNS = (
+    r"(?:documents?|files?|reports?|papers?|essays?|articles?|notes?|contracts?|policies|"
+    r"polic(?:y|ies)|pages?|sources?|memos?|letters?|emails?|manuals?|studies)"
+)
+_LINK = (
+    r"(?:(?:that|which)\s+)?(?:mention(?:s|ing)?|talk(?:s|ing)?\s+about|discuss(?:es|ing)?|"
+    r"(?:are|is)\s+about|about|on|contain(?:s|ing)?|refer(?:s|ring)?\s+to|cover(?:s|ing)?|"
+    r"concerning|regarding|related\s+to|deal(?:s|ing)?\s+with|with)"
+)
+# "which documents mention X", "list all reports about Y", "find every file on Z", ...
+_EXHAUSTIVE = re.compile(
+    r"^\s*(?:please\s+)?(?:"
+    rf"(?:which|what)\s+(?:of\s+(?:the|my|our)\s+)?{_DOC_NOUNS}"
+    rf"|(?:list|name|show|find|give)\s+(?:me\s+)?(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?"
+    rf"(?:{_DOC_NOUNS})?"
+    rf"|(?:all|every)\s+(?:the\s+)?{_DOC_NOUNS}"
+    rf")\s*(?:{_LINK}\s+)?",
+    re.IGNORECASE,
+)
+
+
+def exhaustive_topic(question: str) -> str | None:
+    """The topic of a "list all documents about X" question, or None for other questions."""
+    m = _EXHAUSTIVE.match(question)
+    if not m:
+        return None
+    topic = question[m.end() :].strip().rstrip("?.! ").strip()
+    return topic or None
+
+
+@dataclass
+class AskOptions:
+    k: int = 6
+    preset: str = "answer"
+    edge_ordering: bool = True  # lost-in-the-middle order
+    exhaustive: bool | None = None  # None: detect from the question
+    summarise_each: bool = False  # exhaustive mode: one line per document by the model
+    max_answer_tokens: int | None = None  # None: the generator's setting
+
+
+@dataclass
+class Evidence:
+    """What retrieval found, delivered before the model starts."""
+
+    question: str
+    mode: str  # answer | exhaustive
+    hits: list[Hit]
+    documents: list[DocumentGroup]
+    plan: PromptPlan | None
+    retrieval_ms: float
+
+
+@dataclass
+class DocumentSummary:
+    group: DocumentGroup
+    summary: str = ""
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    question: str
+    mode: str
+    text: str
+    citations: list[Citation]
+    included: list[IncludedSource]
+    cut: list[CutSource]
+    documents: list[DocumentSummary]
+    stop: str  # end | length | cancelled | loop | none (no model call)
+    notices: list[str]
+    retrieval_ms: float
+    stats: GenerationStats
+    model: str
+    plan: PromptPlan | None
+    dropped_markers: list[int] = field(default_factory=list)
+    raw_text: str = ""  # as the model wrote it (kept in the history for KV reuse)
+    session_id: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        plan = self.plan
+        return {
+            "question": self.question,
+            "mode": self.mode,
+            "answer": self.text,
+            "stop": self.stop,
+            "notices": self.notices,
+            "citations": [c.to_json() for c in self.citations],
+            "dropped_markers": self.dropped_markers,
+            "included": [
+                {
+                    "number": s.number,
+                    "rank": s.rank,
+                    "document": s.hit.path,
+                    "page": s.hit.page,
+                    "location": s.hit.location,
+                    "span": [s.hit.start, s.hit.end],
+                    "collection": s.hit.collection,
+                    "tokens": s.tokens,
+                    "trimmed": s.trimmed,
+                }
+                for s in self.included
+            ],
+            "cut": [
+                {
+                    "rank": c.rank,
+                    "document": c.hit.path,
+                    "page": c.hit.page,
+                    "collection": c.hit.collection,
+                    "reason": c.reason,
+                }
+                for c in self.cut
+            ],
+            "documents": [
+                {
+                    "document": d.group.path,
+                    "score": round(d.group.score, 4),
+                    "page": d.group.hits[0].page if d.group.hits else None,
+                    "passage": d.group.hits[0].snippet(300) if d.group.hits else "",
+                    "collection": d.group.hits[0].collection if d.group.hits else "",
+                    "summary": d.summary,
+                }
+                for d in self.documents
+            ],
+            "context": {
+                "n_ctx": plan.n_ctx if plan else None,
+                "answer_reserve": plan.reserve if plan else None,
+                "prompt_limit": plan.limit if plan else None,
+                "history_turns_whole": plan.history_verbatim if plan else 0,
+                "history_turns_shortened": plan.history_compact if plan else 0,
+                "history_turns_dropped": plan.history_dropped if plan else 0,
+                "question_truncated": plan.question_truncated if plan else False,
+            },
+            "timings": {
+                "retrieval_ms": round(self.retrieval_ms, 1),
+                "prompt_tokens": self.stats.prompt_tokens,
+                "cached_prompt_tokens": self.stats.cached_tokens,
+                "time_to_first_token_s": round(self.stats.ttft_s, 3),
+                "answer_tokens": self.stats.answer_tokens,
+                "tokens_per_s": round(self.stats.tokens_per_s, 2),
+                "total_s": round(self.stats.seconds, 3),
+            },
+            "model": self.model,
+            "session_id": self.session_id,
+        }
+
+
+TokenCallback = Callable[[str], None]
+EvidenceCallback = Callable[[Evidence], None]
+
+
+class ChatSession:
+    """A conversation over one or more collections with one model.
+
+    Follow-up questions send the earlier turns first, unchanged, so llama.cpp reuses their
+    cached tokens and evaluates only the new question and its sources.
+    Not thread-safe: the app runs one ask at a time on the model's worker.
+    """
+
+    def __init__(
+        self,
+        collections: Sequence[Collection],
+        generator: Generator,
+        store: ChatStore | None = None,
+        session_id: int | None = None,
+    ) -> None:
+        if not collections:
+            raise FolioError("Choose at least one collection to ask.")
+        self.collections = list(collections)
+        self.generator = generator
+        self.store = store
+        self.session_id = session_id
+        self.history: list[Turn] = []
+        if store is not None and session_id is not None:
+            self.history = [t.as_turn() for t in store.turns(session_id)]
+        self._home = collections[0].library.home
+        self._embedder = collections[0].library.embedder
+
+    # -- retrieval ---------------------------------------------------------------------
+
+    def retrieve(self, question: str, k: int) -> list[Hit]:
+        """Top-k passages across all the session's collections (RRF scores are comparable)."""
+        hits: list[Hit] = []
+        for c in self.collections:
+            hits.extend(c.search(question, k=k))
+        hits.sort(key=lambda h: -h.score)
+        return hits[:k]
+
+    def _similarity(self, sentences: Sequence[str], passages: Sequence[str]) -> np.ndarray:
+        vecs = self._embedder.embed(list(sentences) + list(passages))
+        a, b = vecs[: len(sentences)], vecs[len(sentences) :]
+        return np.asarray(a @ b.T, dtype=np.float32)
+
+    # -- asking ------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        options: AskOptions | None = None,
+        cancel: CancelToken | None = None,
+        on_evidence: EvidenceCallback | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> Answer:
+        opts = options or AskOptions()
+        if not question.strip():
+            raise FolioError("Type a question first.")
+        preset = get_preset(self._home, opts.preset)
+        topic = exhaustive_topic(question)
+        if opts.exhaustive or (opts.exhaustive is None and topic):
+            answer = self._ask_exhaustive(
+                question, topic or question, opts, cancel, on_evidence, on_token
+            )
+        else:
+            answer = self._ask_rag(question, preset, opts, cancel, on_evidence, on_token)
+        self._remember(answer)
+        return answer
+
+    def _ask_rag(
+        self,
+        question: str,
+        preset: Preset,
+        opts: AskOptions,
+        cancel: CancelToken | None,
+        on_evidence: EvidenceCallback | None,
+        on_token: TokenCallback | None,
+    ) -> Answer:
+        gen = self.generator
+        t0 = time.perf_counter()
+        hits = self.retrieve(question, opts.k)
+        retrieval_ms = (time.perf_counter() - t0) * 1000
+        max_answer = opts.max_answer_tokens or gen.settings.max_answer_tokens
+        cap_tokens = None
+        if gen.settings.ttft_cap_s:
+            speed = gen.prompt_speed()
+            if speed > 0:
+                cap_tokens = int(speed * gen.settings.ttft_cap_s)
+        plan = plan_prompt(
+            gen,
+            system=system_message(preset),
+            question=question,
+            hits=hits,
+            history=self.history,
+            n_ctx=gen.n_ctx,
+            max_answer_tokens=max_answer,
+            edge_ordering=opts.edge_ordering,
+            with_collection=len(self.collections) > 1,
+            max_prompt_tokens=cap_tokens,
+        )
+        if on_evidence is not None:
+            on_evidence(Evidence(question, "answer", hits, [], plan, retrieval_ms))
+        generation = gen.generate(plan.tokens, cancel, max_tokens=plan.reserve)
+        for piece in generation:
+            if on_token is not None:
+                on_token(piece)
+        notices = list(plan.notes)
+        stop = generation.stats.stop
+        if stop == "loop":
+            notices.append(
+                "The model started repeating itself, so Folio stopped it. The answer is kept up "
+                "to the point where it began to repeat."
+            )
+        elif stop == "length":
+            notices.append("The answer reached the length limit and may be cut short.")
+        elif stop == "cancelled":
+            notices.append("Stopped.")
+        if plan.cut:
+            notices.append(f"{len(plan.cut)} retrieved passage(s) did not fit and were left out.")
+        if not hits:
+            notices.append("No passages in the collection matched the question.")
+        cited = cite(generation.text, plan.included, self._similarity)
+        return Answer(
+            question=question,
+            mode="answer",
+            text=cited.text,
+            citations=cited.citations,
+            included=plan.included,
+            cut=plan.cut,
+            documents=[],
+            stop=stop,
+            notices=notices,
+            retrieval_ms=retrieval_ms,
+            stats=generation.stats,
+            model=gen.name,
+            plan=plan,
+            dropped_markers=cited.dropped_markers,
+            raw_text=generation.text,
+        )
+
+    def _ask_exhaustive(
+        self,
+        question: str,
+        topic: str,
+        opts: AskOptions,
+        cancel: CancelToken | None,
+        on_evidence: EvidenceCallback | None,
+        on_token: TokenCallback | None,
+    ) -> Answer:
+        """Every matching document from the exhaustive scan: not limited by k or the window."""
+        t0 = time.perf_counter()
+        groups: list[DocumentGroup] = []
+        for c in self.collections:
+            groups.extend(c.search_all(topic))
+        groups.sort(key=lambda g: (-g.score, g.path))
+        retrieval_ms = (time.perf_counter() - t0) * 1000
+        if on_evidence is not None:
+            hits = [g.hits[0] for g in groups if g.hits]
+            on_evidence(Evidence(question, "exhaustive", hits, groups, None, retrieval_ms))
+
+        summaries = [DocumentSummary(g) for g in groups]
+        stats = GenerationStats()
+        stop = "none"
+        if opts.summarise_each:
+            stop = "end"
+            for d in summaries:  # the map step: one short model call per document
+                if cancel is not None and cancel.cancelled:
+                    stop = "cancelled"
+                    break
+                d.summary, d.citations, s = self._summarise(topic, d.group, cancel)
+                stats.prompt_tokens += s.prompt_tokens
+                stats.answer_tokens += s.answer_tokens
+                stats.seconds += s.seconds
+
+        lines = [
+            f"{len(groups)} document(s) match “{topic}”:"
+            if groups
+            else f"No document in the collection matches “{topic}”."
+        ]
+        multi = len(self.collections) > 1
+        for i, d in enumerate(summaries, start=1):
+            best = d.group.hits[0] if d.group.hits else None
+            where = f", {best.location}" if best else ""
+            coll = f" (collection {best.collection})" if multi and best else ""
+            line = f"{i}. {d.group.path.replace(chr(92), '/').rsplit('/', 1)[-1]}{where}{coll}"
+            if d.summary:
+                line += f" — {d.summary}"
+            elif best:
+                line += f" — “{best.snippet(160)}”"
+            lines.append(line)
+            if on_token is not None:
+                on_token(("\n" if i > 1 else lines[0] + "\n") + line)
+        text = "\n".join(lines)
+        return Answer(
+            question=question,
+            mode="exhaustive",
+            text=text,
+            citations=[c for d in summaries for c in d.citations],
+            included=[],
+            cut=[],
+            documents=summaries,
+            stop=stop,
+            notices=[],
+            retrieval_ms=retrieval_ms,
+            stats=stats,
+            model=self.generator.name if opts.summarise_each else "",
+            plan=None,
+            raw_text=text,
+        )
+
+    def _summarise(
+        self, topic: str, group: DocumentGroup, cancel: CancelToken | None
+    ) -> tuple[str, list[Citation], GenerationStats]:
+        gen = self.generator
+        preset = Preset(
+            "one-line",
+            "One line",
+            "In one short sentence, say what source [1] says about the topic. End with [1].",
+        )
+        plan = plan_prompt(
+            gen,
+            system=system_message(preset),
+            question=f"What does this document say about {topic}?",
+            hits=list(group.hits[:1]),
+            history=[],
+            n_ctx=gen.n_ctx,
+            max_answer_tokens=64,
+            edge_ordering=False,
+        )
+        generation = gen.generate(plan.tokens, cancel, max_tokens=64)
+        generation.run()
+        cited = cite(generation.text, plan.included, self._similarity)
+        first_line = cited.text.split("\n", 1)[0].strip()
+        return first_line, cited.citations, generation.stats
+
+    # -- history -----------------------------------------------------------------------
+
+    def _remember(self, answer: Answer) -> None:
+        if answer.stop == "cancelled" or not answer.raw_text.strip():
+            return  # nothing worth keeping as context
+        sent: ChatMessage | None = None
+        if answer.plan is not None:
+            sent = answer.plan.messages[-1]
+        else:
+            sent = ChatMessage(
+                "user", (Segment("Question: "), Segment(defuse(answer.question), False))
+            )
+        turn = Turn(answer.question, answer.raw_text, sent)
+        self.history.append(turn)
+        if self.store is not None:
+            if self.session_id is None:
+                self.session_id = self.store.create_session([c.name for c in self.collections])
+            self.store.add_turn(
+                self.session_id, answer.question, answer.raw_text, sent, answer.to_json()
+            )
+        answer.session_id = self.session_id

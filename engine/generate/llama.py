@@ -1,0 +1,242 @@
+"""llama-cpp-python backend: any GGUF model, its own chat template, streaming, KV-prefix reuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+from ..prompts import ChatMessage
+from .base import GenerationStats, Generator, GenSettings
+from .gguf import model_info
+
+_SENTINEL = re.compile("\x00(\\d+)\x00")
+
+# Used when a model file carries no chat template of its own.
+CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+_load_lock = threading.Lock()
+
+
+def gpu_offload_available() -> bool:
+    """True when this llama.cpp build has a GPU backend (CUDA, Metal, Vulkan, ...)."""
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def resolve_gpu_layers(setting: int) -> int:
+    """-1 ("auto") becomes all layers with a GPU backend, else 0."""
+    if setting >= 0:
+        return setting
+    return -1 if gpu_offload_available() else 0
+
+
+class LlamaGenerator(Generator):
+    def __init__(self, path: Path, settings: GenSettings | None = None, lora: Path | None = None):
+        self.settings = settings or GenSettings()
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"The model file does not exist: {path}")
+        info = model_info(path)  # raises ModelError for a file that is not GGUF
+        if info.file_type != "model":
+            raise ModelError(f"{path.name} is a {info.file_type} file, not a model.")
+        self.info = info
+        self.path = str(path)
+        self.name = info.name
+        trained = info.context_length or self.settings.n_ctx
+        self.n_ctx = max(64, min(trained, self.settings.n_ctx))
+        threads = self.settings.threads or os.cpu_count() or 1
+        self.gpu_layers = resolve_gpu_layers(self.settings.gpu_layers)
+        import llama_cpp
+
+        kwargs: dict[str, Any] = {
+            "n_ctx": self.n_ctx,
+            "n_threads": threads,
+            "n_threads_batch": threads,
+            "n_gpu_layers": self.gpu_layers,
+            "seed": self.settings.seed,
+            "verbose": False,
+        }
+        if lora is not None:
+            kwargs["lora_path"] = str(lora)
+        try:
+            with _load_lock:
+                self._llm = llama_cpp.Llama(str(path), **kwargs)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {path.name}: {exc}. The file may be damaged, or "
+                "made for a newer llama.cpp than the one in this Folio."
+            ) from exc
+        self._vocab = self._llm._model.vocab
+        meta = self._llm.metadata
+        self._template_src = meta.get("tokenizer.chat_template") or CHATML
+        self._template: Any = None
+        self._bos_text = self._token_text(self._llm.token_bos())
+        self._eos_text = self._token_text(self._llm.token_eos())
+        self._speed: float | None = None
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        try:
+            return str(self._llm._model.token_get_text(token))
+        except Exception:  # a model without that token
+            return ""
+
+    def count(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _render(self, messages: list[dict[str, str]]) -> str:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        if self._template is None:
+
+            def raise_exception(message: str) -> None:
+                raise ValueError(message)
+
+            env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+            env.globals["raise_exception"] = raise_exception
+            env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
+            self._template = env.from_string(self._template_src)
+        return str(
+            self._template.render(
+                messages=messages,
+                add_generation_prompt=True,
+                bos_token=self._bos_text,
+                eos_token=self._eos_text,
+            )
+        )
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        # Untrusted segments are replaced by numbered sentinels before the template runs, then
+        # tokenized on their own with special=False: a document that contains "<|im_start|>"
+        # yields plain text tokens, never a control token.
+        untrusted: list[str] = []
+        plain: list[dict[str, str]] = []
+        for m in messages:
+            content = []
+            for part in m.parts:
+                if part.trusted:
+                    content.append(part.text.replace("\x00", ""))
+                else:
+                    content.append(f"\x00{len(untrusted)}\x00")
+                    untrusted.append(part.text.replace("\x00", ""))
+            plain.append({"role": m.role, "content": "".join(content)})
+        try:
+            rendered = self._render(plain)
+        except Exception:  # templates that refuse a system role
+            if plain and plain[0]["role"] == "system" and len(plain) > 1:
+                merged = dict(plain[1])
+                merged["content"] = plain[0]["content"] + "\n\n" + merged["content"]
+                rendered = self._render([merged, *plain[2:]])
+            else:
+                raise
+        tokens: list[int] = []
+        add_bos = bool(self._llm._model.add_bos_token())
+        if self._bos_text and rendered.startswith(self._bos_text):
+            rendered = rendered[len(self._bos_text) :]
+            add_bos = True
+        if add_bos and self._llm.token_bos() >= 0:
+            tokens.append(self._llm.token_bos())
+        pos = 0
+        for match in _SENTINEL.finditer(rendered):
+            tokens += self._tok(rendered[pos : match.start()], special=True)
+            tokens += self._tok(untrusted[int(match.group(1))], special=False)
+            pos = match.end()
+        tokens += self._tok(rendered[pos:], special=True)
+        return tokens
+
+    def _tok(self, text: str, special: bool) -> list[int]:
+        if not text:
+            return []
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return self._llm.detokenize(list(tokens), special=True).decode("utf-8", errors="replace")
+
+    # -- generation ------------------------------------------------------------------------
+
+    def _token_stream(
+        self, tokens: list[int], stats: GenerationStats
+    ) -> Iterator[tuple[int | None, bytes]]:
+        import llama_cpp
+
+        llm = self._llm
+        # llama-cpp-python keeps the previous call's tokens; generate() evaluates only the part
+        # after the longest shared prefix, so a follow-up question pays for its new tokens only.
+        shared = 0
+        for a, b in zip(llm._input_ids[: llm.n_tokens], tokens, strict=False):
+            if a != b:
+                break
+            shared += 1
+        stats.cached_tokens = min(shared, max(0, len(tokens) - 1))
+        s = self.settings
+        for token in llm.generate(
+            tokens,
+            temp=s.temperature,
+            top_k=s.top_k,
+            top_p=s.top_p,
+            min_p=s.min_p,
+            repeat_penalty=s.repeat_penalty,
+            reset=True,
+        ):
+            if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                yield None, b""
+                return
+            yield token, self._piece(token)
+
+    def _piece(self, token: int) -> bytes:
+        """The bytes of one token's text (may be part of a UTF-8 character)."""
+        import ctypes
+
+        import llama_cpp
+
+        size = 64
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+            if n >= 0:
+                return buf.raw[:n]
+            size = -n
+
+    def reset_cache(self) -> None:
+        """Forget the cached prompt (the next call evaluates its whole prompt)."""
+        self._llm.reset()
+
+    def prompt_speed(self) -> float:
+        """Prompt tokens per second on this machine, measured once (about a second)."""
+        if self._speed is None:
+            sample = ("The quarterly report lists revenue, costs and staff changes. " * 40)[:2000]
+            toks = self._tok(sample, special=False)[:256]
+            self._llm.reset()
+            t0 = time.perf_counter()
+            self._llm.eval(toks)
+            elapsed = time.perf_counter() - t0
+            self._llm.reset()
+            self._speed = len(toks) / elapsed if elapsed > 0 else 0.0
+        return self._speed
+
+    def describe(self) -> dict[str, object]:
+        return {
+            **self.info.to_json(),
+            "n_ctx": self.n_ctx,
+            "gpu_layers": self.gpu_layers,
+            "gpu_backend": gpu_offload_available(),
+        }
+
+    @staticmethod
+    def dumps_settings(settings: GenSettings) -> str:
+        return json.dumps(settings.__dict__, sort_keys=True)

@@ -1,0 +1,166 @@
+"""Chat history: sessions and their turns in one SQLite file under the home folder."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .budget import Turn
+from .errors import FolioError
+from .prompts import ChatMessage, Segment
+
+_MIGRATIONS = [
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        collections TEXT NOT NULL,      -- JSON list of collection names
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE turns (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,           -- as the model wrote it (sent back as history)
+        sent TEXT NOT NULL,             -- JSON: the user message as sent, [[text, trusted], ...]
+        result TEXT NOT NULL,           -- JSON: the answer as shown (citations, sources, timings)
+        created REAL NOT NULL
+    );
+    CREATE INDEX turns_session ON turns(session_id, id);
+    """,
+]
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    title: str
+    collections: tuple[str, ...]
+    created: float
+    updated: float
+    turns: int
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    id: int
+    question: str
+    answer: str
+    sent: ChatMessage | None
+    result: dict[str, object]
+
+    def as_turn(self) -> Turn:
+        return Turn(self.question, self.answer, self.sent)
+
+
+def _encode(msg: ChatMessage | None) -> str:
+    return json.dumps([[p.text, p.trusted] for p in msg.parts] if msg else [], ensure_ascii=False)
+
+
+def _decode(raw: str) -> ChatMessage | None:
+    try:
+        parts = json.loads(raw)
+        if not parts:
+            return None
+        return ChatMessage("user", tuple(Segment(str(t), bool(tr)) for t, tr in parts))
+    except (ValueError, TypeError):
+        return None
+
+
+class ChatStore:
+    """Thread-safe; every write is one transaction, so a crash loses at most the turn in flight."""
+
+    def __init__(self, home: Path) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(home / "chats.sqlite3", check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for i, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+                self._db.executescript(script)
+                self._db.execute(f"PRAGMA user_version={i}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create_session(self, collections: list[str], title: str = "") -> int:
+        now = time.time()
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "INSERT INTO sessions (title, collections, created, updated) VALUES (?, ?, ?, ?)",
+                (title or "New chat", json.dumps(collections), now, now),
+            )
+            return int(cur.lastrowid or 0)
+
+    def sessions(self, collection: str | None = None) -> list[SessionInfo]:
+        """Sessions, newest first; with ``collection``, only those that asked it."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.*, (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) AS n "
+                "FROM sessions s ORDER BY updated DESC, id DESC"
+            ).fetchall()
+        out = []
+        for r in rows:
+            names = tuple(json.loads(r["collections"]))
+            if collection is None or collection in names:
+                out.append(
+                    SessionInfo(r["id"], r["title"], names, r["created"], r["updated"], r["n"])
+                )
+        return out
+
+    def session(self, session_id: int) -> SessionInfo:
+        for s in self.sessions():
+            if s.id == session_id:
+                return s
+        raise FolioError(f"There is no chat number {session_id}.")
+
+    def turns(self, session_id: int) -> list[StoredTurn]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,)
+            ).fetchall()
+        return [
+            StoredTurn(
+                r["id"], r["question"], r["answer"], _decode(r["sent"]), json.loads(r["result"])
+            )
+            for r in rows
+        ]
+
+    def add_turn(
+        self,
+        session_id: int,
+        question: str,
+        answer: str,
+        sent: ChatMessage | None,
+        result: dict[str, object],
+    ) -> int:
+        now = time.time()
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "INSERT INTO turns (session_id, question, answer, sent, result, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, question, answer, _encode(sent), json.dumps(result), now),
+            )
+            # The first question names the chat.
+            self._db.execute(
+                "UPDATE sessions SET updated = ?, title = CASE WHEN title = 'New chat' "
+                "THEN ? ELSE title END WHERE id = ?",
+                (now, question.strip()[:80] or "New chat", session_id),
+            )
+            return int(cur.lastrowid or 0)
+
+    def rename_session(self, session_id: int, title: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("UPDATE sessions SET title = ? WHERE id = ?", (title, session_id))
+
+    def delete_session(self, session_id: int) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
