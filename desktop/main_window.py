@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 from engine import Library, Progress
 from engine.types import IndexReport
 
+from .chat_panel import ChatPanel
 from .tasks import Executor, Operation
 
 DEFAULT_COLLECTION = "My documents"
@@ -38,6 +40,7 @@ class MainWindow(QMainWindow):
         self.library = library
         self.index_executor = Executor("folio-index")
         self.read_executor = Executor("folio-read")
+        self.model_executor = Executor("folio-model")
         self._current_op: Operation | None = None
         self.setWindowTitle("Folio")
         self.setAcceptDrops(True)
@@ -61,12 +64,20 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel_indexing)
         self.status_label = QLabel("")
 
+        self.chat = ChatPanel(library, self.current_collection, self.model_executor)
+        docs_tab = QWidget()
+        dl = QVBoxLayout(docs_tab)
+        dl.addWidget(self.documents, 2)
+        dl.addWidget(self.query)
+        dl.addWidget(self.results, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.chat, "Ask")
+        self.tabs.addTab(docs_tab, "Documents")
+
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.addWidget(self.welcome)
-        rl.addWidget(self.query)
-        rl.addWidget(self.results, 1)
-        rl.addWidget(self.documents, 1)
+        rl.addWidget(self.tabs, 1)
         bar = QHBoxLayout()
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.cancel_button)
@@ -224,6 +235,8 @@ class MainWindow(QMainWindow):
         self.results.addItems(lines)
 
     def closeEvent(self, event: object) -> None:
+        self.chat.shutdown()
+        self.model_executor.shutdown()
         self.index_executor.shutdown()
         self.read_executor.shutdown()
         super().closeEvent(event)  # type: ignore[arg-type]

@@ -285,6 +285,11 @@ def _text_pool() -> tuple[list[str], list[str]]:
 def run_bench(args: argparse.Namespace) -> int:
     if args.what == "index":
         result = bench_index([Path(p) for p in args.paths])
+    elif args.what == "answer":
+        from .bench_answer import bench_answer
+
+        home = Path(args.home).expanduser() if args.home else None
+        result = bench_answer(home, args.questions, args.model)
     else:
         result = bench_query([int(s) for s in args.sizes.split(",") if s])
     text = json.dumps(result, indent=2)

@@ -416,11 +416,13 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="start the desktop app")
     g.set_defaults(func=cmd_gui)
 
-    b = sub.add_parser("bench", help="measure indexing and query speed")
-    b.add_argument("what", choices=["index", "query"])
+    b = sub.add_parser("bench", help="measure indexing, query and answer speed and quality")
+    b.add_argument("what", choices=["index", "query", "answer"])
     b.add_argument("paths", nargs="*")
     b.add_argument("--out", help="write the figures as JSON here")
     b.add_argument("--sizes", default="1000,10000,100000")
+    b.add_argument("--questions", type=int, default=25, help="answer: questions per data set")
+    b.add_argument("--model", help="answer: a .gguf model (default: the bundled one)")
     b.set_defaults(func=cmd_bench)
     return p
 
@@ -438,6 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ def make_hits(n: int, words_per_chunk: int, seed: int) -> list[Hit]:
         body = " ".join(WORDS[(seed + i * 7 + j) % len(WORDS)] for j in range(words_per_chunk))
         # A unique tag per source shows whether its text made it into the prompt.
         text = f"SRCTAG{i}X. {body}"
-        hits.append(Hit(i + 1, i + 1, f"/docs/report{i}.pdf", i % 9 + 1, 0, len(text), text, 1 / (i + 1)))
+        hits.append(
+            Hit(i + 1, i + 1, f"/docs/report{i}.pdf", i % 9 + 1, 0, len(text), text, 1 / (i + 1))
+        )
     return hits
 
 
@@ -69,7 +71,9 @@ def test_prompt_never_exceeds_window(
         Turn(
             f"earlier question {t}",
             " ".join(WORDS[: 20 + 30 * t]),
-            user_message(f"earlier question {t}", [(1, hits[0], hits[0].text)] if hits else [], False),
+            user_message(
+                f"earlier question {t}", [(1, hits[0], hits[0].text)] if hits else [], False
+            ),
         )
         for t in range(history_turns)
     ]

@@ -57,7 +57,9 @@ def test_answer_cites_the_right_document_and_page(q3: Collection, model: Generat
     # The pages that hold Apple's quarterly sales figures ("Net sales" table: iPhone 39,669).
     gold_pages = {
         d.page
-        for d in q3.search("iPhone Mac iPad Services net sales three months ended July 1, 2023", k=20)
+        for d in q3.search(
+            "iPhone Mac iPad Services net sales three months ended July 1, 2023", k=20
+        )
         if d.name == "2023 Q3 AAPL.pdf" and "39,669" in d.text
     }
     assert gold_pages
@@ -207,3 +209,18 @@ class _NoModel(Generator):
 
     def _token_stream(self, tokens, stats):  # type: ignore[no-untyped-def]
         raise AssertionError("the model was used")
+
+
+def test_time_to_first_token_cap_limits_the_prompt(library: Library, tmp_path: Path) -> None:
+    write_docs(tmp_path / "memos", topic_docs=8, other_docs=8)
+    coll = library.create("Office")
+    coll.index([tmp_path / "memos"])
+    capped = load_generator(settings=GenSettings(temperature=0.0, ttft_cap_s=0.01))
+    speed = capped.prompt_speed()  # measured once on this machine
+    assert speed > 10
+    free = ChatSession([coll], capped).ask("When are permits renewed?", AskOptions(k=8))
+    assert free.plan is not None
+    # A 10 ms budget leaves room for no source at all: they are cut, and the answer says why.
+    assert not free.included and free.cut
+    assert all("time to first token" in c.reason for c in free.cut)
+    assert any("left out" in n for n in free.notices)

@@ -19,7 +19,9 @@ SOURCES = [
 
 
 def test_markers_map_to_document_page_and_span() -> None:
-    out = cite("Staff get 25 days of annual leave per year [1]. Permits come from facilities [2].", SOURCES)
+    out = cite(
+        "Staff get 25 days of annual leave per year [1]. Permits come from facilities [2].", SOURCES
+    )
     assert [(c.number, c.path, c.page, c.start) for c in out.citations] == [
         (1, "/docs/doc1.pdf", 3, 5),
         (2, "/docs/doc2.pdf", 7, 5),
@@ -55,7 +57,9 @@ def test_grouped_and_ranged_markers() -> None:
 
 
 def test_uncited_answer_is_attributed_and_marked_inferred() -> None:
-    out = cite("Full-time staff get 25 days of annual leave. Permits: the facilities office.", SOURCES)
+    out = cite(
+        "Full-time staff get 25 days of annual leave. Permits: the facilities office.", SOURCES
+    )
     assert [(c.number, c.status) for c in out.citations] == [(1, INFERRED), (2, INFERRED)]
 
 

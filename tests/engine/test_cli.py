@@ -97,3 +97,44 @@ def test_home_from_environment(tmp_path: Path) -> None:
         capture_output=True,
     )
     assert (tmp_path / "envhome" / "collections").is_dir()
+
+
+def test_ask_streams_then_lists_sources_and_json_shape(tmp_path: Path, folder: Path) -> None:
+    home = tmp_path / "home"
+    folio(home, "index", str(folder), "-c", "HR")
+    out = folio(home, "ask", "How many days of annual leave do staff get?", "-c", "HR").stdout
+    assert "Sources:" in out and "leave.md" in out
+    assert "prompt tokens" in out
+
+    run = folio(
+        home, "ask", "How many days of annual leave?", "-c", "HR", "--json", "--max-tokens", "60"
+    )
+    data = json.loads(run.stdout)
+    assert set(data) >= {"answer", "citations", "included", "cut", "timings", "context", "stop"}
+    assert data["mode"] == "answer" and data["answer"]
+    assert {"retrieval_ms", "prompt_tokens", "time_to_first_token_s", "tokens_per_s"} <= set(
+        data["timings"]
+    )
+    assert any(s["document"].endswith("leave.md") for s in data["included"])
+    for c in data["citations"]:
+        assert set(c) >= {"document", "page", "span", "status"}
+        assert c["status"] in ("supported", "unsupported", "inferred")
+    # The chat was kept: a follow-up continues it.
+    follow = folio(
+        home, "ask", "And expenses?", "-c", "HR", "--json", "--session", str(data["session_id"])
+    )
+    assert json.loads(follow.stdout)["context"]["history_turns_whole"] == 1
+
+    listing = json.loads(
+        folio(home, "ask", "Which documents mention leave?", "-c", "HR", "--json").stdout
+    )
+    assert listing["mode"] == "exhaustive"
+    assert [Path(d["document"]).name for d in listing["documents"]] == ["leave.md"]
+
+    bad = tmp_path / "notes.gguf"
+    bad.write_text("hello")
+    run = folio(home, "ask", "q?", "-c", "HR", "--model", str(bad), ok=False)
+    assert run.returncode == 2 and "not a GGUF model file" in run.stderr
+
+    models = json.loads(folio(home, "models", "--json").stdout)
+    assert models["models"][0]["quantization"] == "Q4_1"

@@ -54,9 +54,7 @@ def test_streams_pieces_and_reports_timings(model: Generator) -> None:
 def test_cancel_stops_within_a_few_tokens(model: Generator) -> None:
     cancel = CancelToken()
     gen = model.generate(chat(model, "Write a long story about a lighthouse keeper."), cancel, 300)
-    seen = 0
-    for _ in gen:
-        seen += 1
+    for seen, _ in enumerate(gen, start=1):
         if seen == 3:
             cancel.cancel()
     assert gen.stats.stop == "cancelled"

@@ -18,7 +18,7 @@ def test_repeated_block_is_detected_and_cut_after_first_copy() -> None:
 def test_normal_text_and_short_stutters_are_not_loops() -> None:
     d = LoopDetector()
     # "very very" and a repeated short pair are not a loop.
-    stream = list(range(200)) + [5, 5] + list(range(300, 400)) + [7, 8, 7, 8] + list(range(500, 600))
+    stream = [*range(200), 5, 5, *range(300, 400), 7, 8, 7, 8, *range(500, 600)]
     assert not any(d.feed(t) for t in stream)
 
 

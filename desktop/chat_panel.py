@@ -1,0 +1,289 @@
+"""The chat pane: evidence first, then the answer streaming in, then checked citation chips.
+
+Layout and wiring only. The model lives on its own single-worker executor; tokens reach the
+GUI thread through a buffer flushed every 50 ms, so a fast model cannot flood the event loop.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
+from engine.citations import Citation
+from engine.generate import GenSettings, load_generator
+from engine.generate.base import Generator
+
+from .tasks import Executor, Operation
+
+STATUS_MARK = {"supported": "✓", "unsupported": "✗", "inferred": "≈"}
+STATUS_COLOUR = {"supported": "#1b7f3b", "unsupported": "#b3261e", "inferred": "#666666"}
+FLUSH_MS = 50
+
+
+class ChatPanel(QWidget):
+    """Ask a question of the current collection; shows evidence, answer and citations."""
+
+    evidence_shown = Signal(object)  # Evidence
+    answer_started = Signal()  # first token on screen
+    answer_finished = Signal(object)  # Answer
+    citation_clicked = Signal(object)  # Citation
+
+    def __init__(
+        self,
+        library: Library,
+        collection: Callable[[], str | None],
+        model_executor: Executor,
+        settings: GenSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.library = library
+        self._collection = collection
+        self._executor = model_executor
+        self._settings = settings or GenSettings()
+        self._generator: Generator | None = None  # created and used on the model worker only
+        self._sessions: dict[str, ChatSession] = {}
+        self._store: ChatStore | None = None
+        self._op: Operation | None = None
+        self._buffer: list[str] = []
+        self._buffer_lock = threading.Lock()
+        self._streamed = ""
+        self.evidence_at: float | None = None
+        self.first_token_at: float | None = None
+
+        self.question = QLineEdit()
+        self.question.setPlaceholderText("Ask a question about your documents…")
+        self.question.returnPressed.connect(self.ask)
+        self.ask_button = QPushButton("Ask")
+        self.ask_button.clicked.connect(self.ask)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.evidence = QListWidget()
+        self.evidence.setWordWrap(True)
+        self.answer = QTextBrowser()
+        self.answer.setPlaceholderText("The answer appears here, with its sources.")
+        self.chips = QHBoxLayout()
+        self.chips.addStretch(1)
+        self.notice = QLabel("")
+        self.notice.setWordWrap(True)
+        self.saw = QTreeWidget()
+        self.saw.setHeaderLabels(["What the model saw", "Why"])
+        self.saw.setColumnWidth(0, 420)
+
+        top = QHBoxLayout()
+        top.addWidget(self.question, 1)
+        top.addWidget(self.ask_button)
+        top.addWidget(self.stop_button)
+        answer_box = QWidget()
+        al = QVBoxLayout(answer_box)
+        al.setContentsMargins(0, 0, 0, 0)
+        al.addWidget(QLabel("Answer"))
+        al.addWidget(self.answer, 1)
+        al.addLayout(self.chips)
+        al.addWidget(self.notice)
+        evidence_box = QWidget()
+        el = QVBoxLayout(evidence_box)
+        el.setContentsMargins(0, 0, 0, 0)
+        el.addWidget(QLabel("Evidence"))
+        el.addWidget(self.evidence, 1)
+        split = QSplitter()
+        split.addWidget(evidence_box)
+        split.addWidget(answer_box)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(split, 3)
+        lay.addWidget(self.saw, 1)
+
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush)
+
+    # -- asking --------------------------------------------------------------------------
+
+    def ask(self, text: str | None = None) -> Operation | None:
+        question = (text if isinstance(text, str) else self.question.text()).strip()
+        name = self._collection()
+        if not question:
+            return None
+        if not name:
+            self.notice.setText("Add documents to a collection first: drop a folder here.")
+            return None
+        self.stop()  # a new question cancels the one in flight
+        self._reset_view()
+        self.notice.setText("Looking for passages…")
+        self.evidence_at = self.first_token_at = None
+
+        def work(op: Operation) -> Answer:
+            if self._generator is None:
+                op.progress.emit(("status", "Loading the model…"))
+                self._generator = load_generator(None, self._settings)
+            session = self._sessions.get(name)
+            if session is None:
+                if self._store is None:
+                    self._store = ChatStore(self.library.home)
+                coll = self.library.open(name)
+                session = self._sessions[name] = ChatSession([coll], self._generator, self._store)
+            return session.ask(
+                question,
+                AskOptions(),
+                cancel=op.cancel,
+                on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
+                on_token=self._push,
+            )
+
+        op = Operation(work)
+        op.progress.connect(self._on_event)
+        op.succeeded.connect(lambda a, op=op: self._on_answer(op, a))
+        op.failed.connect(lambda m, op=op: self._on_failed(op, m))
+        self._op = op
+        self.stop_button.setEnabled(True)
+        self._flush_timer.start()
+        return self._executor.submit(op)
+
+    def stop(self) -> None:
+        if self._op is not None:
+            self._op.cancel.cancel()
+
+    def _push(self, piece: str) -> None:  # model worker thread
+        with self._buffer_lock:
+            self._buffer.append(piece)
+
+    def _flush(self) -> None:
+        with self._buffer_lock:
+            text = "".join(self._buffer)
+            self._buffer.clear()
+        if text:
+            if self.first_token_at is None:
+                self.first_token_at = time.monotonic()
+                self.notice.setText("")
+                self.answer_started.emit()
+            self._streamed += text
+            self.answer.setPlainText(self._streamed)
+
+    def _on_event(self, event: tuple[str, object]) -> None:
+        kind, payload = event
+        if kind == "status":
+            self.notice.setText(str(payload))
+        elif kind == "evidence" and isinstance(payload, Evidence):
+            self.evidence_at = time.monotonic()
+            self._show_evidence(payload)
+            self.notice.setText("Reading the passages…")
+            self.evidence_shown.emit(payload)
+
+    def _show_evidence(self, ev: Evidence) -> None:
+        self.evidence.clear()
+        numbered = {s.hit.chunk_id: s.number for s in ev.plan.included} if ev.plan else {}
+        for h in ev.hits:
+            n = numbered.get(h.chunk_id)
+            tag = f"[{n}] " if n else "(left out) "
+            item = QListWidgetItem(f"{tag}{h.name}, {h.location}\n{h.snippet(220)}")
+            item.setToolTip(h.path)
+            self.evidence.addItem(item)
+
+    def _on_answer(self, op: Operation, answer: Answer) -> None:
+        if op is not self._op:
+            return  # a newer question replaced this one
+        self._flush()
+        self._flush_timer.stop()
+        self._op = None
+        self.stop_button.setEnabled(False)
+        self._render(answer)
+        self.answer_finished.emit(answer)
+
+    def _on_failed(self, op: Operation, message: str) -> None:
+        if op is not self._op:
+            return
+        self._flush_timer.stop()
+        self._op = None
+        self.stop_button.setEnabled(False)
+        self.notice.setText(message)
+
+    # -- the finished answer ---------------------------------------------------------------
+
+    def _reset_view(self) -> None:
+        with self._buffer_lock:
+            self._buffer.clear()
+        self._streamed = ""
+        self.answer.clear()
+        self.evidence.clear()
+        self.saw.clear()
+        self._clear_chips()
+
+    def _clear_chips(self) -> None:
+        while self.chips.count() > 1:
+            item = self.chips.takeAt(0)
+            w = item.widget() if item else None
+            if w is not None:
+                w.deleteLater()
+
+    def chip_buttons(self) -> list[QToolButton]:
+        out = []
+        for i in range(self.chips.count()):
+            item = self.chips.itemAt(i)
+            w = item.widget() if item else None
+            if isinstance(w, QToolButton):
+                out.append(w)
+        return out
+
+    def _render(self, answer: Answer) -> None:
+        self.answer.setHtml(_answer_html(answer))
+        self._clear_chips()
+        best: dict[int, Citation] = {}
+        rank = {"supported": 0, "inferred": 1, "unsupported": 2}
+        for c in answer.citations:
+            if c.number not in best or rank[c.status] < rank[best[c.number].status]:
+                best[c.number] = c
+        for number in sorted(best):
+            c = best[number]
+            chip = QToolButton()
+            chip.setText(f"[{number}] {STATUS_MARK[c.status]}")
+            chip.setToolTip(f"{Path(c.path).name}, {c.location} — {c.status}\n“{c.sentence}”")
+            chip.setStyleSheet(f"color: {STATUS_COLOUR[c.status]}; font-weight: bold;")
+            chip.setProperty("status", c.status)
+            chip.clicked.connect(lambda _=False, c=c: self.citation_clicked.emit(c))
+            self.chips.insertWidget(self.chips.count() - 1, chip)
+        self.notice.setText(" ".join(answer.notices))
+        self.saw.clear()
+        for s in sorted(answer.included, key=lambda s: s.number):
+            note = "trimmed to fit" if s.trimmed else f"{s.tokens} tokens"
+            QTreeWidgetItem(self.saw, [f"[{s.number}] {s.hit.name}, {s.hit.location}", note])
+        for cut in answer.cut:
+            QTreeWidgetItem(self.saw, [f"(cut) {cut.hit.name}, {cut.hit.location}", cut.reason])
+
+    def shutdown(self) -> None:
+        self.stop()
+        self._flush_timer.stop()
+
+
+def _answer_html(answer: Answer) -> str:
+    """The answer with each [n] coloured by its citation's status."""
+    status = {c.number: c.status for c in answer.citations if c.status != "inferred"}
+    text = html.escape(answer.text).replace("\n", "<br>")
+    for n, st in status.items():
+        text = text.replace(
+            f"[{n}]", f'<b style="color:{STATUS_COLOUR[st]}">[{n}]{STATUS_MARK[st]}</b>'
+        )
+    return text
