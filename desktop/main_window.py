@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,11 +27,22 @@ from PySide6.QtWidgets import (
 
 from engine import Library, Progress
 from engine.types import IndexReport
+from engine.watch import FolderWatcher
 
 from .chat_panel import ChatPanel
 from .tasks import Executor, Operation
 
 DEFAULT_COLLECTION = "My documents"
+
+
+class _WatchBridge(QObject):
+    """Carries the watcher's callback (on its own thread) to the GUI thread as a signal."""
+
+    changed = Signal(object)
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 class MainWindow(QMainWindow):
@@ -42,6 +53,14 @@ class MainWindow(QMainWindow):
         self.read_executor = Executor("folio-read")
         self.model_executor = Executor("folio-model")
         self._current_op: Operation | None = None
+        self._index_queue: list[tuple[str, list[Path] | None]] = []
+        self._roots: dict[str, list[Path]] = {}
+        self._caught_up = False
+        self._fresh: set[str] = set()  # collections indexed since the app started
+        self._bridge = _WatchBridge()
+        self._bridge.changed.connect(self._on_files_changed)
+        self.watcher = FolderWatcher(self._bridge.changed.emit, debounce=1.0)
+        self.watcher.start()
         self.setWindowTitle("Folio")
         self.setAcceptDrops(True)
         self.resize(1000, 650)
@@ -63,6 +82,15 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel_indexing)
         self.status_label = QLabel("")
+        # Files that could not be read: listed here, never one dialog per file.
+        self.failures = QListWidget()
+        self.failures.setMaximumHeight(110)
+        self.failures.hide()
+        self.failures_title = QLabel("")
+        self.failures_title.hide()
+        self.dismiss_failures = QPushButton("Dismiss")
+        self.dismiss_failures.hide()
+        self.dismiss_failures.clicked.connect(self._hide_failures)
 
         self.chat = ChatPanel(library, self.current_collection, self.model_executor)
         docs_tab = QWidget()
@@ -82,6 +110,11 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.cancel_button)
         rl.addLayout(bar)
+        fail_bar = QHBoxLayout()
+        fail_bar.addWidget(self.failures_title, 1)
+        fail_bar.addWidget(self.dismiss_failures)
+        rl.addLayout(fail_bar)
+        rl.addWidget(self.failures)
         rl.addWidget(self.status_label)
         split = QSplitter()
         split.addWidget(self.collections)
@@ -112,6 +145,7 @@ class MainWindow(QMainWindow):
         self.collections.blockSignals(blocked)
         self.welcome.setVisible(not names)
         self.refresh_documents()
+        self.refresh_watch()
 
     def current_collection(self) -> str | None:
         item = self.collections.currentItem()
@@ -160,8 +194,24 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.index_paths(paths)
 
-    def index_paths(self, paths: list[Path]) -> Operation:
-        name = self.current_collection() or DEFAULT_COLLECTION
+    def index_paths(self, paths: list[Path]) -> None:
+        """Add dropped files/folders to the current collection and index them."""
+        self.queue_index(self.current_collection() or DEFAULT_COLLECTION, paths)
+
+    def queue_index(self, name: str, paths: list[Path] | None = None) -> None:
+        """Index ``paths`` into collection ``name`` (None: re-scan its folders), one run at a
+        time; a re-scan already waiting for the same collection is not queued twice."""
+        if paths is None and (name, None) in self._index_queue:
+            return
+        self._index_queue.append((name, paths))
+        if self._current_op is None:
+            self._start_next_index()
+
+    def _start_next_index(self) -> None:
+        if not self._index_queue:
+            return
+        name, paths = self._index_queue.pop(0)
+        self._fresh.add(name)
         library = self.library
 
         def work(op: Operation) -> IndexReport:
@@ -179,10 +229,11 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
-        self.status_label.setText("Indexing…")
-        return self.index_executor.submit(op)
+        self.status_label.setText(f"Indexing {name}…")
+        self.index_executor.submit(op)
 
     def cancel_indexing(self) -> None:
+        self._index_queue.clear()
         if self._current_op is not None:
             self._current_op.cancel.cancel()
 
@@ -201,16 +252,74 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         failed = f", {len(report.failed)} could not be read" if report.failed else ""
         word = "Stopped" if report.cancelled else "Up to date"
-        self.status_label.setText(
+        self._last_summary = (
             f"{word}: {len(report.indexed)} indexed, {len(report.unchanged)} unchanged{failed}."
         )
+        if report.failed:
+            self._show_failures([(f.path, f.reason) for f in report.failed])
+        self.status_label.setText(self._last_summary)
         self.refresh_collections()
+        self._start_next_index()
 
     def _on_failed(self, message: str) -> None:
         self._current_op = None
         self.progress.hide()
         self.cancel_button.hide()
         self.status_label.setText(message)
+        self._start_next_index()
+
+    def _show_failures(self, rows: list[tuple[str, str]]) -> None:
+        self.failures.clear()
+        for path, reason in rows:
+            self.failures.addItem(f"{Path(path).name} — {reason}")
+        self.failures_title.setText(f"{len(rows)} file(s) could not be read:")
+        for w in (self.failures, self.failures_title, self.dismiss_failures):
+            w.show()
+
+    def _hide_failures(self) -> None:
+        for w in (self.failures, self.failures_title, self.dismiss_failures):
+            w.hide()
+
+    # -- folder watching ----------------------------------------------------------------
+
+    def refresh_watch(self) -> None:
+        """Watch every collection's folders; at start, re-scan each collection once so changes
+        made while Folio was closed are picked up."""
+        library = self.library
+
+        def work(_op: Operation) -> tuple[dict[str, list[Path]], list[str]]:
+            roots: dict[str, list[Path]] = {}
+            for name in library.names():
+                with library.open(name) as coll:
+                    roots[name] = [Path(r) for r in coll.roots()]
+            problems = self.watcher.set_roots([r for rs in roots.values() for r in rs])
+            return roots, problems
+
+        op = Operation(work)
+        op.succeeded.connect(self._on_watch_roots)
+        self.read_executor.submit(op)
+
+    def _on_watch_roots(self, result: tuple[dict[str, list[Path]], list[str]]) -> None:
+        self._roots, _problems = result
+        if not self._caught_up:
+            self._caught_up = True
+            for name, roots in self._roots.items():
+                if roots and name not in self._fresh:
+                    self.queue_index(name)
+        elif self._current_op is None and not self._index_queue:
+            self._show_watch_status()
+
+    def _show_watch_status(self) -> None:
+        n = len({r for rs in self._roots.values() for r in rs})
+        if n:
+            summary = getattr(self, "_last_summary", "")
+            watching = f"Watching {n} folder{'s' if n != 1 else ''} — up to date"
+            self.status_label.setText(f"{summary} {watching}".strip())
+
+    def _on_files_changed(self, paths: set[Path]) -> None:
+        for name, roots in self._roots.items():
+            if any(_under(p, r) for p in paths for r in roots):
+                self.queue_index(name)
 
     # -- search -------------------------------------------------------------------------
 
@@ -235,6 +344,7 @@ class MainWindow(QMainWindow):
         self.results.addItems(lines)
 
     def closeEvent(self, event: object) -> None:
+        self.watcher.stop()
         self.chat.shutdown()
         self.model_executor.shutdown()
         self.index_executor.shutdown()

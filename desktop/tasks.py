@@ -50,8 +50,12 @@ class Executor:
     def __init__(self, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._ops: set[Operation] = set()
+        self._closed = False
 
     def submit(self, op: Operation) -> Operation:
+        """Run ``op`` on the worker; after shutdown (the window is closing) it is dropped."""
+        if self._closed:
+            return op
         self._ops.add(op)
         op.succeeded.connect(lambda _r: self._ops.discard(op))
         op.failed.connect(lambda _m: self._ops.discard(op))
@@ -59,6 +63,7 @@ class Executor:
         return op
 
     def shutdown(self) -> None:
+        self._closed = True
         for op in list(self._ops):
             op.cancel.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)

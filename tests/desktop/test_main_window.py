@@ -44,9 +44,48 @@ def test_drop_a_folder_indexes_it(qtbot, library: Library, tmp_path: Path) -> No
         assert rows.get("bad.pdf", "").startswith("failed: ")
 
     try:
-        qtbot.waitUntil(indexed, timeout=60_000)
+        qtbot.waitUntil(indexed, timeout=120_000)
     finally:
         print("STATUS", window.status_label.text())
     assert not window.welcome.isVisible()
     assert "1 could not be read" in window.status_label.text()
+    window.close()
+
+
+def _rows(window: MainWindow) -> dict[str, str]:
+    return {
+        window.documents.topLevelItem(i).text(0): window.documents.topLevelItem(i).text(1)
+        for i in range(window.documents.topLevelItemCount())
+    }
+
+
+def test_watched_folder_updates_without_user_action(
+    qtbot, library: Library, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nThe canteen opens at eight.", "utf-8")
+    coll = library.create("Office")
+    coll.index([folder])
+    coll.close()
+    # Changed while Folio was closed: found at start.
+    (folder / "offline.md").write_text("# Offline\n\nAdded while the app was closed.", "utf-8")
+
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: "offline.md" in _rows(window), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: "Watching 1 folder — up to date" in window.status_label.text(), timeout=30_000
+    )
+
+    (folder / "b.md").write_text("# B\n\nThe library closes at six.", "utf-8")
+    qtbot.waitUntil(lambda: _rows(window).get("b.md") == "indexed", timeout=30_000)
+    (folder / "b.md").rename(folder / "c.md")
+    qtbot.waitUntil(lambda: "c.md" in _rows(window) and "b.md" not in _rows(window), timeout=30_000)
+    (folder / "a.md").unlink()
+    qtbot.waitUntil(lambda: "a.md" not in _rows(window), timeout=30_000)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    qtbot.waitUntil(window.failures.isVisible, timeout=30_000)
+    assert "broken.pdf" in window.failures.item(0).text()
     window.close()
