@@ -33,6 +33,7 @@ from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation
 from engine.generate import GenSettings, load_generator
 from engine.generate.base import Generator
+from engine.types import Hit
 
 from .tasks import Executor, Operation
 
@@ -47,7 +48,8 @@ class ChatPanel(QWidget):
     evidence_shown = Signal(object)  # Evidence
     answer_started = Signal()  # first token on screen
     answer_finished = Signal(object)  # Answer
-    citation_clicked = Signal(object)  # Citation
+    # (collection, path, page, start, end, passage text): a citation or evidence item was clicked
+    open_source = Signal(object)
 
     def __init__(
         self,
@@ -68,6 +70,8 @@ class ChatPanel(QWidget):
         self._buffer: list[str] = []
         self._buffer_lock = threading.Lock()
         self._streamed = ""
+        self.last_answer: Answer | None = None
+        self._evidence_hits: list[Hit] = []
         self.evidence_at: float | None = None
         self.first_token_at: float | None = None
 
@@ -81,6 +85,7 @@ class ChatPanel(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.evidence = QListWidget()
         self.evidence.setWordWrap(True)
+        self.evidence.itemActivated.connect(self._open_evidence)
         self.answer = QTextBrowser()
         self.answer.setPlaceholderText("The answer appears here, with its sources.")
         self.chips = QHBoxLayout()
@@ -195,6 +200,7 @@ class ChatPanel(QWidget):
 
     def _show_evidence(self, ev: Evidence) -> None:
         self.evidence.clear()
+        self._evidence_hits = list(ev.hits)
         numbered = {s.hit.chunk_id: s.number for s in ev.plan.included} if ev.plan else {}
         for h in ev.hits:
             n = numbered.get(h.chunk_id)
@@ -210,6 +216,7 @@ class ChatPanel(QWidget):
         self._flush_timer.stop()
         self._op = None
         self.stop_button.setEnabled(False)
+        self.last_answer = answer
         self._render(answer)
         self.answer_finished.emit(answer)
 
@@ -263,7 +270,7 @@ class ChatPanel(QWidget):
             chip.setToolTip(f"{Path(c.path).name}, {c.location} — {c.status}\n“{c.sentence}”")
             chip.setStyleSheet(f"color: {STATUS_COLOUR[c.status]}; font-weight: bold;")
             chip.setProperty("status", c.status)
-            chip.clicked.connect(lambda _=False, c=c: self.citation_clicked.emit(c))
+            chip.clicked.connect(lambda _=False, c=c: self._open_citation(c))
             self.chips.insertWidget(self.chips.count() - 1, chip)
         self.notice.setText(" ".join(answer.notices))
         self.saw.clear()
@@ -272,6 +279,19 @@ class ChatPanel(QWidget):
             QTreeWidgetItem(self.saw, [f"[{s.number}] {s.hit.name}, {s.hit.location}", note])
         for cut in answer.cut:
             QTreeWidgetItem(self.saw, [f"(cut) {cut.hit.name}, {cut.hit.location}", cut.reason])
+
+    def _open_citation(self, c: Citation) -> None:
+        answer = self.last_answer
+        passage = ""
+        if answer is not None:
+            passage = next((s.text for s in answer.included if s.number == c.number), "")
+        self.open_source.emit((c.collection, c.path, c.page, c.start, c.end, passage))
+
+    def _open_evidence(self, item: QListWidgetItem) -> None:
+        row = self.evidence.row(item)
+        if 0 <= row < len(self._evidence_hits):
+            h = self._evidence_hits[row]
+            self.open_source.emit((h.collection, h.path, h.page, h.start, h.end, h.text))
 
     def shutdown(self) -> None:
         self.stop()

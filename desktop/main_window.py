@@ -31,6 +31,7 @@ from engine.watch import FolderWatcher
 
 from .chat_panel import ChatPanel
 from .tasks import Executor, Operation
+from .viewer import SourceViewer
 
 DEFAULT_COLLECTION = "My documents"
 
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         self.dismiss_failures.clicked.connect(self._hide_failures)
 
         self.chat = ChatPanel(library, self.current_collection, self.model_executor)
+        self.viewer = SourceViewer(library, self.read_executor)
+        self.chat.open_source.connect(lambda args: self.viewer.show_passage(*args))
         docs_tab = QWidget()
         dl = QVBoxLayout(docs_tab)
         dl.addWidget(self.documents, 2)
@@ -344,6 +347,7 @@ class MainWindow(QMainWindow):
         self.results.addItems(lines)
 
     def closeEvent(self, event: object) -> None:
+        self.viewer.close()
         self.watcher.stop()
         self.chat.shutdown()
         self.model_executor.shutdown()

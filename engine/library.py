@@ -352,6 +352,24 @@ class Collection:
     ) -> list[DocumentGroup]:
         return self.retriever().search_all(query, threshold)
 
+    # -- opening sources ----------------------------------------------------------------
+
+    def owns(self, path: str | Path) -> bool:
+        """True when ``path`` is a document of this collection (the viewer opens only those)."""
+        return self.store.doc_by_path(os.path.abspath(path)) is not None
+
+    def section_text(self, path: str | Path, page: int) -> str:
+        """The text of one page/section of a document, as indexed (for the source viewer)."""
+        from .ingest import read_file
+
+        if not self.owns(path):
+            raise CollectionError(f"{Path(path).name} is not a document of '{self.name}'.")
+        doc = read_file(Path(path))
+        for section in doc.sections:
+            if section.page == page:
+                return section.text
+        raise CollectionError(f"{Path(path).name} has no page or section {page} any more.")
+
     # -- health -------------------------------------------------------------------------
 
     def verify(self) -> dict[str, int | str]:

@@ -1,0 +1,175 @@
+"""The source viewer: opens a citation at its place.
+
+PDFs are rendered with QtPdf at the cited page, the passage's opening words highlighted by the
+PDF search model; other formats show the cited section as text with the passage selected and
+scrolled into view. "Open in default app" opens only documents of the collection.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPointF, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QTextCharFormat, QTextCursor
+from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTextBrowser,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import Library
+
+from .tasks import Executor, Operation
+
+
+def search_phrase(passage: str, words: int = 6) -> str:
+    """A short, distinctive run of the passage's first words for the PDF text search."""
+    tokens = re.findall(r"\S+", passage)
+    return " ".join(tokens[:words])
+
+
+class SourceViewer(QWidget):
+    """A non-modal window showing one cited passage in its document."""
+
+    shown = Signal()  # the passage is on screen
+
+    def __init__(self, library: Library, executor: Executor) -> None:
+        super().__init__()
+        self.library = library
+        self._executor = executor
+        self.setWindowTitle("Source")
+        self.resize(800, 900)
+        self.current_path = ""
+        self.current_page = 0
+        self.collection = ""
+
+        self.title = QLabel("")
+        self.open_button = QPushButton("Open in default app")
+        self.open_button.clicked.connect(self.open_externally)
+        self.pdf_doc = QPdfDocument(self)
+        self.pdf_search = QPdfSearchModel(self)
+        self.pdf_search.setDocument(self.pdf_doc)
+        # The search runs incrementally; pick the cited page's hit as results come in.
+        self._target_page = -1
+        self.pdf_search.countChanged.connect(self._on_search_results)
+        self.pdf_view = QPdfView()
+        self.pdf_view.setDocument(self.pdf_doc)
+        self.pdf_view.setSearchModel(self.pdf_search)
+        self.pdf_view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.text_view = QTextBrowser()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.pdf_view)
+        self.stack.addWidget(self.text_view)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.open_button)
+        lay = QVBoxLayout(self)
+        lay.addLayout(head)
+        lay.addWidget(self.message)
+        lay.addWidget(self.stack, 1)
+
+    def show_passage(
+        self, collection: str, path: str, page: int, start: int, end: int, passage: str
+    ) -> None:
+        self.collection, self.current_path, self.current_page = collection, path, page
+        self.title.setText(f"{Path(path).name} — {'page' if _is_pdf(path) else 'section'} {page}")
+        self.message.setText("")
+        self.show()
+        self.raise_()
+        library = self.library
+
+        def work(_op: Operation) -> tuple[bool, str]:
+            with library.open(collection) as coll:
+                if not coll.owns(path):
+                    return False, ""
+                if _is_pdf(path):
+                    return True, ""
+                return True, coll.section_text(path, page)
+
+        op = Operation(work)
+        op.succeeded.connect(lambda r: self._display(r, path, page, start, end, passage))
+        op.failed.connect(self.message.setText)
+        self._executor.submit(op)
+
+    def _display(
+        self, result: tuple[bool, str], path: str, page: int, start: int, end: int, passage: str
+    ) -> None:
+        owned, text = result
+        if path != self.current_path:
+            return  # another citation was opened meanwhile
+        self.open_button.setEnabled(owned)
+        if not owned:
+            self.message.setText("This file is not part of the collection, so Folio won't open it.")
+            return
+        if _is_pdf(path):
+            self.stack.setCurrentWidget(self.pdf_view)
+            if self.pdf_doc.load(path) != QPdfDocument.Error.None_:
+                self.message.setText("The PDF could not be opened (changed or locked since?).")
+                return
+            self.pdf_view.pageNavigator().jump(page - 1, QPointF(0, 0), 0)
+            self._target_page = page - 1
+            self.pdf_view.setCurrentSearchResultIndex(-1)
+            self.pdf_search.setSearchString(search_phrase(passage))
+            self._on_search_results()
+        else:
+            self.stack.setCurrentWidget(self.text_view)
+            self.text_view.setPlainText(text)
+            self._highlight(start, end)
+        self.shown.emit()
+
+    def _on_search_results(self) -> None:
+        if self._target_page >= 0 and self.pdf_view.currentSearchResultIndex() < 0:
+            self._select_result_on_page(self._target_page)
+
+    def _select_result_on_page(self, page_index: int) -> None:
+        """Make the first search hit on the cited page the current (highlighted) one."""
+        for i in range(self.pdf_search.rowCount(QModelIndex())):
+            if self.pdf_search.resultAtIndex(i).page() == page_index:
+                self.pdf_view.setCurrentSearchResultIndex(i)
+                return
+
+    def highlighted_page(self) -> int | None:
+        """The 0-based page of the highlighted PDF search hit, if any."""
+        i = self.pdf_view.currentSearchResultIndex()
+        if i < 0:
+            return None
+        return int(self.pdf_search.resultAtIndex(i).page())
+
+    def _highlight(self, start: int, end: int) -> None:
+        cursor = QTextCursor(self.text_view.document())
+        cursor.setPosition(max(0, start))
+        cursor.setPosition(
+            min(end, len(self.text_view.toPlainText())), QTextCursor.MoveMode.KeepAnchor
+        )
+        fmt = QTextCharFormat()
+        fmt.setBackground(QColor("#fff2a8"))
+        sel = QTextEdit.ExtraSelection()
+        sel.cursor = cursor
+        sel.format = fmt
+        self.text_view.setExtraSelections([sel])
+        self.text_view.setTextCursor(cursor)
+        self.text_view.ensureCursorVisible()
+
+    def selected_text(self) -> str:
+        return self.text_view.textCursor().selectedText()
+
+    def open_externally(self) -> bool:
+        """Open the document in the system's default app, only if it belongs to the collection."""
+        if not self.current_path or not self.open_button.isEnabled():
+            return False
+        return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(self.current_path)))
+
+
+def _is_pdf(path: str) -> bool:
+    return path.lower().endswith(".pdf")
