@@ -31,10 +31,11 @@ from PySide6.QtWidgets import (
 
 from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation
-from engine.generate import GenSettings, load_generator
+from engine.generate import load_generator
 from engine.generate.base import Generator
 from engine.types import Hit
 
+from .settings import Settings
 from .tasks import Executor, Operation
 
 STATUS_MARK = {"supported": "✓", "unsupported": "✗", "inferred": "≈"}
@@ -56,13 +57,13 @@ class ChatPanel(QWidget):
         library: Library,
         collection: Callable[[], str | None],
         model_executor: Executor,
-        settings: GenSettings | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__()
         self.library = library
         self._collection = collection
         self._executor = model_executor
-        self._settings = settings or GenSettings()
+        self.settings = settings or Settings()
         self._generator: Generator | None = None  # created and used on the model worker only
         self._sessions: dict[str, ChatSession] = {}
         self._store: ChatStore | None = None
@@ -141,10 +142,15 @@ class ChatPanel(QWidget):
         self.notice.setText("Looking for passages…")
         self.evidence_at = self.first_token_at = None
 
+        settings = self.settings
+
         def work(op: Operation) -> Answer:
             if self._generator is None:
                 op.progress.emit(("status", "Loading the model…"))
-                self._generator = load_generator(None, self._settings)
+                self._sessions.clear()  # sessions hold the previous model
+                self._generator = load_generator(
+                    settings.model_path or None, settings.gen_settings()
+                )
             session = self._sessions.get(name)
             if session is None:
                 if self._store is None:
@@ -153,7 +159,9 @@ class ChatPanel(QWidget):
                 session = self._sessions[name] = ChatSession([coll], self._generator, self._store)
             return session.ask(
                 question,
-                AskOptions(),
+                AskOptions(
+                    k=settings.k, preset=settings.preset, edge_ordering=settings.edge_ordering
+                ),
                 cancel=op.cancel,
                 on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
                 on_token=self._push,
@@ -167,6 +175,16 @@ class ChatPanel(QWidget):
         self.stop_button.setEnabled(True)
         self._flush_timer.start()
         return self._executor.submit(op)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Use new settings; the model is reloaded (on its worker) at the next question."""
+        self.settings = settings
+
+        def drop(_op: Operation) -> None:
+            self._generator = None
+            self._sessions.clear()
+
+        self._executor.submit(Operation(drop))
 
     def stop(self) -> None:
         if self._op is not None:

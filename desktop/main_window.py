@@ -5,16 +5,21 @@ Layout and wiring only; every engine call runs in an Operation on the index exec
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -30,10 +35,13 @@ from engine.types import IndexReport
 from engine.watch import FolderWatcher
 
 from .chat_panel import ChatPanel
+from .settings import Settings, load_settings, load_window_state, save_window_state
+from .settings_dialog import SettingsDialog
 from .tasks import Executor, Operation
 from .viewer import SourceViewer
 
 DEFAULT_COLLECTION = "My documents"
+log = logging.getLogger("folio.desktop")
 
 
 class _WatchBridge(QObject):
@@ -58,6 +66,7 @@ class MainWindow(QMainWindow):
         self._roots: dict[str, list[Path]] = {}
         self._caught_up = False
         self._fresh: set[str] = set()  # collections indexed since the app started
+        self._pending_select: str | None = None
         self._bridge = _WatchBridge()
         self._bridge.changed.connect(self._on_files_changed)
         self.watcher = FolderWatcher(self._bridge.changed.emit, debounce=1.0)
@@ -93,7 +102,8 @@ class MainWindow(QMainWindow):
         self.dismiss_failures.hide()
         self.dismiss_failures.clicked.connect(self._hide_failures)
 
-        self.chat = ChatPanel(library, self.current_collection, self.model_executor)
+        self.settings = load_settings(library.home)
+        self.chat = ChatPanel(library, self.current_collection, self.model_executor, self.settings)
         self.viewer = SourceViewer(library, self.read_executor)
         self.chat.open_source.connect(lambda args: self.viewer.show_passage(*args))
         docs_tab = QWidget()
@@ -123,8 +133,71 @@ class MainWindow(QMainWindow):
         split.addWidget(self.collections)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
+        self.splitter = split
         self.setCentralWidget(split)
+        self._restore_window_state()
+        self._build_toolbar()
         self.refresh_collections()
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        tb.addAction("Add folder…", self._pick_folder)
+        tb.addAction("New collection…", self._ask_new_collection)
+        tb.addAction("Rename…", self._ask_rename_collection)
+        tb.addAction("Delete…", self._ask_delete_collection)
+        tb.addSeparator()
+        tb.addAction("Models and settings…", self.open_settings)
+
+    def _pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the collection")
+        if folder:
+            self.index_paths([Path(folder)])
+
+    def _ask_new_collection(self) -> None:
+        name, ok = QInputDialog.getText(self, "New collection", "Name:")
+        if ok and name.strip():
+            self.create_collection(name.strip())
+
+    def _ask_rename_collection(self) -> None:
+        old = self.current_collection()
+        if old:
+            new, ok = QInputDialog.getText(self, "Rename collection", "New name:", text=old)
+            if ok and new.strip() and new.strip() != old:
+                self.rename_collection(old, new.strip())
+
+    def _ask_delete_collection(self) -> None:
+        name = self.current_collection()
+        if not name:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete collection",
+            f"Delete the collection '{name}'? Its index and chats go; your files stay.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_collection(name)
+
+    def _collection_op(self, work: Callable[[], object], select: str | None = None) -> Operation:
+        op = Operation(lambda _op: work())
+        if select:
+            op.succeeded.connect(lambda _r: self._select_after_refresh(select))
+        op.succeeded.connect(lambda _r: self.refresh_collections())
+        op.failed.connect(self.status_label.setText)
+        return self.index_executor.submit(op)
+
+    def _select_after_refresh(self, name: str) -> None:
+        self._pending_select = name
+
+    def create_collection(self, name: str) -> Operation:
+        return self._collection_op(lambda: self.library.create(name).close(), select=name)
+
+    def rename_collection(self, old: str, new: str) -> Operation:
+        return self._collection_op(lambda: self.library.rename(old, new), select=new)
+
+    def delete_collection(self, name: str) -> Operation:
+        return self._collection_op(lambda: self.library.delete(name))
 
     # -- collections and documents ------------------------------------------------------
 
@@ -137,7 +210,8 @@ class MainWindow(QMainWindow):
 
     def _show_collections(self, names: list[str]) -> None:
         current = self.collections.currentItem()
-        keep = current.text() if current else None
+        keep = self._pending_select or (current.text() if current else None)
+        self._pending_select = None
         # Repopulate silently, then read the documents once.
         blocked = self.collections.blockSignals(True)
         self.collections.clear()
@@ -324,6 +398,20 @@ class MainWindow(QMainWindow):
             if any(_under(p, r) for p in paths for r in roots):
                 self.queue_index(name)
 
+    # -- settings -----------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.library, self.settings, self.read_executor)
+        dialog.applied.connect(self.apply_settings)
+        dialog.setModal(False)
+        dialog.show()
+        self._settings_dialog = dialog
+        return dialog
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.chat.apply_settings(settings)
+
     # -- search -------------------------------------------------------------------------
 
     def search(self) -> None:
@@ -346,7 +434,28 @@ class MainWindow(QMainWindow):
         self.results.clear()
         self.results.addItems(lines)
 
+    def _restore_window_state(self) -> None:
+        state = load_window_state(self.library.home)
+        self.window_state_restored = False
+        if "geometry" in state:
+            self.window_state_restored = bool(self.restoreGeometry(state["geometry"]))
+        if "splitter" in state:
+            self.splitter.restoreState(state["splitter"])
+
+    def _save_window_state(self) -> None:
+        try:
+            save_window_state(
+                self.library.home,
+                {
+                    "geometry": bytes(self.saveGeometry().data()),
+                    "splitter": bytes(self.splitter.saveState().data()),
+                },
+            )
+        except OSError:
+            log.warning("window state not saved", exc_info=True)
+
     def closeEvent(self, event: object) -> None:
+        self._save_window_state()
         self.viewer.close()
         self.watcher.stop()
         self.chat.shutdown()

@@ -1,0 +1,184 @@
+"""Models and settings: a model picker (bundled, discovered, added files) and the knobs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from engine import FolioError, Library, ModelInfo
+from engine.generate import add_model, discover_models
+from engine.prompts import load_presets
+
+from .settings import Settings, save_settings
+from .tasks import Executor, Operation
+
+
+def describe(m: ModelInfo) -> str:
+    size = m.size_bytes / 1024**2
+    size_text = f"{size / 1024:.1f} GB" if size >= 1024 else f"{size:.0f} MB"
+    return f"{m.name} — {m.quantization}, {size_text}, context {m.context_length} ({m.source})"
+
+
+class SettingsDialog(QDialog):
+    applied = Signal(object)  # Settings
+
+    def __init__(self, library: Library, settings: Settings, executor: Executor) -> None:
+        super().__init__()
+        self.setWindowTitle("Models and settings")
+        self.library = library
+        self.settings = settings
+        self._executor = executor
+        self.models: list[ModelInfo] = []
+
+        self.model = QComboBox()
+        self.add_button = QPushButton("Add model file…")
+        self.add_button.clicked.connect(self._choose_file)
+        self.model_note = QLabel("Looking for models…")
+        self.model_note.setWordWrap(True)
+        self.n_ctx = QSpinBox()
+        self.n_ctx.setRange(256, 131072)
+        self.n_ctx.setSingleStep(1024)
+        self.gpu_layers = QSpinBox()
+        self.gpu_layers.setRange(-1, 999)
+        self.gpu_layers.setSpecialValueText("auto")
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("all cores")
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(16, 8192)
+        self.k = QSpinBox()
+        self.k.setRange(1, 50)
+        self.preset = QComboBox()
+        for p in load_presets(library.home):
+            self.preset.addItem(p.title, p.name)
+        self.ttft = QDoubleSpinBox()
+        self.ttft.setRange(0.0, 600.0)
+        self.ttft.setSpecialValueText("no cap")
+        self.ttft.setSuffix(" s")
+        self.edge = QCheckBox("Put the strongest sources first and last (lost-in-the-middle)")
+
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.add_button)
+        form = QFormLayout()
+        form.addRow("Model", model_row)
+        form.addRow("", self.model_note)
+        form.addRow("Context size (tokens)", self.n_ctx)
+        form.addRow("GPU layers", self.gpu_layers)
+        form.addRow("CPU threads", self.threads)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Longest answer (tokens)", self.max_tokens)
+        form.addRow("Passages per question (k)", self.k)
+        form.addRow("Prompt preset", self.preset)
+        form.addRow("Time to first token cap", self.ttft)
+        form.addRow("", self.edge)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept_and_apply)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+        self._load(settings)
+        self.refresh_models()
+
+    def _load(self, s: Settings) -> None:
+        self.n_ctx.setValue(s.n_ctx)
+        self.gpu_layers.setValue(s.gpu_layers)
+        self.threads.setValue(s.threads)
+        self.temperature.setValue(s.temperature)
+        self.max_tokens.setValue(s.max_answer_tokens)
+        self.k.setValue(s.k)
+        i = self.preset.findData(s.preset)
+        self.preset.setCurrentIndex(max(0, i))
+        self.ttft.setValue(s.ttft_cap_s)
+        self.edge.setChecked(s.edge_ordering)
+
+    def refresh_models(self) -> Operation:
+        home = self.library.home
+        op = Operation(lambda _op: discover_models(home))
+        op.succeeded.connect(self._show_models)
+        return self._executor.submit(op)
+
+    def _show_models(self, result: tuple[list[ModelInfo], list[str]]) -> None:
+        self.models, problems = result
+        self.model.clear()
+        for i, m in enumerate(self.models):
+            # The bundled model is stored as "" so a Folio update can replace it.
+            self.model.addItem(describe(m), "" if i == 0 and m.source == "Built in" else m.path)
+        current = self.model.findData(self.settings.model_path)
+        self.model.setCurrentIndex(max(0, current))
+        note = f"{len(self.models)} model(s) found on this computer."
+        if problems:
+            note += f" {len(problems)} file(s) skipped (not usable GGUF models)."
+        self.model_note.setText(note)
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Add a GGUF model file", str(Path.home()), "GGUF models (*.gguf)"
+        )
+        if path:
+            self.add_model_file(Path(path))
+
+    def add_model_file(self, path: Path) -> None:
+        home = self.library.home
+
+        def work(_op: Operation) -> ModelInfo:
+            return add_model(home, path)
+
+        op = Operation(work)
+        op.succeeded.connect(lambda info: self._added(info))
+        op.failed.connect(self.model_note.setText)
+        self._executor.submit(op)
+
+    def _added(self, info: ModelInfo) -> None:
+        self.settings = replace(self.settings, model_path=info.path)
+        self.refresh_models()
+
+    def current(self) -> Settings:
+        return Settings(
+            model_path=str(self.model.currentData() or ""),
+            n_ctx=self.n_ctx.value(),
+            gpu_layers=self.gpu_layers.value(),
+            threads=self.threads.value(),
+            temperature=round(self.temperature.value(), 3),
+            max_answer_tokens=self.max_tokens.value(),
+            k=self.k.value(),
+            preset=str(self.preset.currentData() or "answer"),
+            ttft_cap_s=round(self.ttft.value(), 3),
+            edge_ordering=self.edge.isChecked(),
+        )
+
+    def accept_and_apply(self) -> None:
+        s = self.current()
+        try:
+            save_settings(self.library.home, s)
+        except OSError as exc:
+            self.model_note.setText(f"Settings could not be saved: {exc.strerror or exc}")
+            return
+        self.settings = s
+        self.applied.emit(s)
+        self.accept()
+
+
+__all__ = ["FolioError", "SettingsDialog", "describe"]
