@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -31,8 +33,10 @@ from PySide6.QtWidgets import (
 
 from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation
+from engine.export import answer_markdown, chat_markdown
 from engine.generate import load_generator
 from engine.generate.base import Generator
+from engine.history import SessionInfo
 from engine.types import Hit
 
 from .settings import Settings
@@ -51,6 +55,7 @@ class ChatPanel(QWidget):
     answer_finished = Signal(object)  # Answer
     # (collection, path, page, start, end, passage text): a citation or evidence item was clicked
     open_source = Signal(object)
+    chat_opened = Signal(int)
 
     def __init__(
         self,
@@ -58,8 +63,10 @@ class ChatPanel(QWidget):
         collection: Callable[[], str | None],
         model_executor: Executor,
         settings: Settings | None = None,
+        read_executor: Executor | None = None,
     ) -> None:
         super().__init__()
+        self._reader = read_executor or model_executor
         self.library = library
         self._collection = collection
         self._executor = model_executor
@@ -93,6 +100,19 @@ class ChatPanel(QWidget):
         self.chips.addStretch(1)
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
+        # Chats of the current collection (placed in the sidebar by the main window).
+        self.history = QListWidget()
+        self.history.itemActivated.connect(self._open_history_item)
+        self.history.itemClicked.connect(self._open_history_item)
+        self.new_chat_button = QPushButton("New chat")
+        self.new_chat_button.clicked.connect(self.new_chat)
+        self.copy_button = QPushButton("Copy as Markdown")
+        self.copy_button.clicked.connect(self.copy_markdown)
+        self.export_button = QPushButton("Export…")
+        self.export_button.clicked.connect(self._choose_export)
+        self._resume: dict[str, int] = {}  # collection -> chat to continue
+        self._shown_results: list[dict[str, object]] = []
+        self._shown_title = ""
         self.saw = QTreeWidget()
         self.saw.setHeaderLabels(["What the model saw", "Why"])
         self.saw.setColumnWidth(0, 420)
@@ -108,6 +128,11 @@ class ChatPanel(QWidget):
         al.addWidget(self.answer, 1)
         al.addLayout(self.chips)
         al.addWidget(self.notice)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        actions.addWidget(self.copy_button)
+        actions.addWidget(self.export_button)
+        al.addLayout(actions)
         evidence_box = QWidget()
         el = QVBoxLayout(evidence_box)
         el.setContentsMargins(0, 0, 0, 0)
@@ -156,7 +181,9 @@ class ChatPanel(QWidget):
                 if self._store is None:
                     self._store = ChatStore(self.library.home)
                 coll = self.library.open(name)
-                session = self._sessions[name] = ChatSession([coll], self._generator, self._store)
+                session = self._sessions[name] = ChatSession(
+                    [coll], self._generator, self._store, self._resume.get(name)
+                )
             return session.ask(
                 question,
                 AskOptions(
@@ -236,6 +263,12 @@ class ChatPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.last_answer = answer
         self._render(answer)
+        self._shown_results = [answer.to_json()]
+        self._shown_title = answer.question
+        name = self._collection()
+        if name and answer.session_id is not None:
+            self._resume[name] = answer.session_id
+        self.refresh_history()
         self.answer_finished.emit(answer)
 
     def _on_failed(self, op: Operation, message: str) -> None:
@@ -297,6 +330,105 @@ class ChatPanel(QWidget):
             QTreeWidgetItem(self.saw, [f"[{s.number}] {s.hit.name}, {s.hit.location}", note])
         for cut in answer.cut:
             QTreeWidgetItem(self.saw, [f"(cut) {cut.hit.name}, {cut.hit.location}", cut.reason])
+
+    # -- history and export ------------------------------------------------------------
+
+    def refresh_history(self) -> None:
+        """List the current collection's chats (read off the GUI thread)."""
+        name = self._collection()
+        home = self.library.home
+
+        def work(_op: Operation) -> tuple[str | None, list[SessionInfo]]:
+            if not name:
+                return name, []
+            store = ChatStore(home)
+            try:
+                return name, store.sessions(name)
+            finally:
+                store.close()
+
+        op = Operation(work)
+        op.succeeded.connect(self._show_history)
+        self._reader.submit(op)
+
+    def _show_history(self, result: tuple[str | None, list[SessionInfo]]) -> None:
+        name, sessions = result
+        if name != self._collection():
+            return
+        self.history.clear()
+        for info in sessions:
+            item = QListWidgetItem(f"{info.title} ({info.turns})")
+            item.setData(Qt.ItemDataRole.UserRole, info.id)
+            self.history.addItem(item)
+
+    def new_chat(self) -> None:
+        name = self._collection()
+        if name:
+            self._resume.pop(name, None)
+            self._sessions.pop(name, None)
+        self._reset_view()
+        self.history.clearSelection()
+        self.notice.setText("New chat.")
+
+    def _open_history_item(self, item: QListWidgetItem) -> None:
+        self.open_chat(int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def open_chat(self, session_id: int) -> None:
+        """Show a past chat and continue it with the next question."""
+        name = self._collection()
+        home = self.library.home
+
+        def work(_op: Operation) -> tuple[str, list[dict[str, object]]]:
+            store = ChatStore(home)
+            try:
+                info = store.session(session_id)
+                return info.title, [t.result for t in store.turns(session_id)]
+            finally:
+                store.close()
+
+        def show(result: tuple[str, list[dict[str, object]]]) -> None:
+            title, results = result
+            if name:
+                self._resume[name] = session_id
+                self._sessions.pop(name, None)  # the next question continues this chat
+            self._reset_view()
+            self._shown_results, self._shown_title = results, title
+            self.answer.setMarkdown(chat_markdown(title, results))
+            self.notice.setText(f"Chat reopened: {len(results)} question(s). Ask to continue it.")
+            self.chat_opened.emit(session_id)
+
+        op = Operation(work)
+        op.succeeded.connect(show)
+        op.failed.connect(self.notice.setText)
+        self._reader.submit(op)
+
+    def markdown(self) -> str:
+        if len(self._shown_results) == 1:
+            return answer_markdown(self._shown_results[0])
+        return chat_markdown(self._shown_title or "Folio chat", self._shown_results)
+
+    def copy_markdown(self) -> None:
+        if self._shown_results:
+            QGuiApplication.clipboard().setText(self.markdown())
+            self.notice.setText("Copied as Markdown.")
+
+    def _choose_export(self) -> None:
+        if not self._shown_results:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export as Markdown", str(Path.home() / "folio-answer.md"), "Markdown (*.md)"
+        )
+        if path:
+            self.export_markdown(Path(path))
+
+    def export_markdown(self, path: Path) -> bool:
+        try:
+            path.write_text(self.markdown(), encoding="utf-8")
+        except OSError as exc:
+            self.notice.setText(f"Could not save {path.name}: {exc.strerror or exc}")
+            return False
+        self.notice.setText(f"Saved {path.name}.")
+        return True
 
     def _open_citation(self, c: Citation) -> None:
         answer = self.last_answer

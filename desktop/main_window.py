@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self.resize(1000, 650)
 
         self.collections = QListWidget()
-        self.collections.currentTextChanged.connect(lambda _t: self.refresh_documents())
+        self.collections.currentTextChanged.connect(lambda _t: self._collection_changed())
         self.documents = QTreeWidget()
         self.documents.setHeaderLabels(["Document", "Status"])
         self.welcome = QLabel("Drop a folder here to start")
@@ -103,7 +103,9 @@ class MainWindow(QMainWindow):
         self.dismiss_failures.clicked.connect(self._hide_failures)
 
         self.settings = load_settings(library.home)
-        self.chat = ChatPanel(library, self.current_collection, self.model_executor, self.settings)
+        self.chat = ChatPanel(
+            library, self.current_collection, self.model_executor, self.settings, self.read_executor
+        )
         self.viewer = SourceViewer(library, self.read_executor)
         self.chat.open_source.connect(lambda args: self.viewer.show_passage(*args))
         docs_tab = QWidget()
@@ -129,8 +131,18 @@ class MainWindow(QMainWindow):
         rl.addLayout(fail_bar)
         rl.addWidget(self.failures)
         rl.addWidget(self.status_label)
+        sidebar = QWidget()
+        sl = QVBoxLayout(sidebar)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(QLabel("Collections"))
+        sl.addWidget(self.collections, 2)
+        chats_head = QHBoxLayout()
+        chats_head.addWidget(QLabel("Chats"), 1)
+        chats_head.addWidget(self.chat.new_chat_button)
+        sl.addLayout(chats_head)
+        sl.addWidget(self.chat.history, 1)
         split = QSplitter()
-        split.addWidget(self.collections)
+        split.addWidget(sidebar)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
         self.splitter = split
@@ -222,7 +234,12 @@ class MainWindow(QMainWindow):
         self.collections.blockSignals(blocked)
         self.welcome.setVisible(not names)
         self.refresh_documents()
+        self.chat.refresh_history()
         self.refresh_watch()
+
+    def _collection_changed(self) -> None:
+        self.refresh_documents()
+        self.chat.refresh_history()
 
     def current_collection(self) -> str | None:
         item = self.collections.currentItem()
