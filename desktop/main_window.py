@@ -6,6 +6,7 @@ Layout and wiring only; every engine call runs in an Operation on the index exec
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +42,10 @@ from .tasks import Executor, Operation
 from .viewer import SourceViewer
 
 DEFAULT_COLLECTION = "My documents"
+SAMPLE_COLLECTION = "Sample"
+# A first question the bundled model answers well on the sample documents.
+SAMPLE_QUESTION = "What are the core hours?"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 log = logging.getLogger("folio.desktop")
 
 
@@ -82,6 +87,8 @@ class MainWindow(QMainWindow):
         self.welcome = QLabel("Drop a folder here to start")
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setStyleSheet("font-size: 20px; color: #666; padding: 40px;")
+        self.sample_button = QPushButton("Or try Folio on a few sample documents")
+        self.sample_button.clicked.connect(self.load_sample)
         self.query = QLineEdit()
         self.query.setPlaceholderText("Search your documents…")
         self.query.returnPressed.connect(self.search)
@@ -120,6 +127,7 @@ class MainWindow(QMainWindow):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.addWidget(self.welcome)
+        rl.addWidget(self.sample_button)
         rl.addWidget(self.tabs, 1)
         bar = QHBoxLayout()
         bar.addWidget(self.progress, 1)
@@ -233,6 +241,7 @@ class MainWindow(QMainWindow):
             self.collections.setCurrentItem(matches[0] if matches else self.collections.item(0))
         self.collections.blockSignals(blocked)
         self.welcome.setVisible(not names)
+        self.sample_button.setVisible(not names)
         self.refresh_documents()
         self.chat.refresh_history()
         self.refresh_watch()
@@ -291,6 +300,22 @@ class MainWindow(QMainWindow):
     def index_paths(self, paths: list[Path]) -> None:
         """Add dropped files/folders to the current collection and index them."""
         self.queue_index(self.current_collection() or DEFAULT_COLLECTION, paths)
+
+    def load_sample(self) -> None:
+        """First run: copy the bundled sample documents into the home folder and index them."""
+        src = ASSETS / "sample"
+        dest = self.library.home / "Sample documents"
+        try:
+            if not dest.exists():
+                shutil.copytree(src, dest)
+        except OSError as exc:
+            self.status_label.setText(f"The sample documents could not be copied: {exc}")
+            return
+        self._pending_select = SAMPLE_COLLECTION
+        self.queue_index(SAMPLE_COLLECTION, [dest])
+        self.tabs.setCurrentWidget(self.chat)
+        if not self.chat.question.text():
+            self.chat.question.setText(SAMPLE_QUESTION)
 
     def queue_index(self, name: str, paths: list[Path] | None = None) -> None:
         """Index ``paths`` into collection ``name`` (None: re-scan its folders), one run at a

@@ -89,3 +89,23 @@ def test_watched_folder_updates_without_user_action(
     qtbot.waitUntil(window.failures.isVisible, timeout=30_000)
     assert "broken.pdf" in window.failures.item(0).text()
     window.close()
+
+
+def test_first_run_sample_collection_answers_at_once(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(window.sample_button.isVisible, timeout=10_000)
+    window.sample_button.click()
+    qtbot.waitUntil(lambda: window.current_collection() == "Sample", timeout=120_000)
+    qtbot.waitUntil(lambda: len(_rows(window)) == 5, timeout=60_000)
+    assert set(_rows(window).values()) == {"indexed"}
+    assert not window.sample_button.isVisible()
+    # A suggested first question is ready; asking it works at once on the default model.
+    assert window.chat.question.text() == "What are the core hours?"
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        window.chat.ask_button.click()
+    answer = blocker.args[0]
+    assert answer.included and answer.included[0].hit.name == "Working hours.md"
+    assert "10 am to 4 pm" in answer.text
+    window.close()
