@@ -36,6 +36,7 @@ from engine.types import IndexReport
 from engine.watch import FolderWatcher
 
 from .chat_panel import ChatPanel
+from .compare_panel import ComparePanel
 from .settings import Settings, load_settings, load_window_state, save_window_state
 from .settings_dialog import SettingsDialog
 from .tasks import Executor, Operation
@@ -123,6 +124,14 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.chat, "Ask")
         self.tabs.addTab(docs_tab, "Documents")
+        self.compare = ComparePanel(
+            library,
+            self.current_collection,
+            self.model_executor,
+            self.read_executor,
+            lambda: self.settings,
+        )
+        self.tabs.addTab(self.compare, "Compare")
 
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -498,6 +507,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: object) -> None:
         self._save_window_state()
+        self.compare.shutdown()
         self.viewer.close()
         self.watcher.stop()
         self.chat.shutdown()

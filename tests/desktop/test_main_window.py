@@ -109,3 +109,29 @@ def test_first_run_sample_collection_answers_at_once(qtbot, library: Library) ->
     assert answer.included and answer.included[0].hit.name == "Working hours.md"
     assert "10 am to 4 pm" in answer.text
     window.close()
+
+
+def test_compare_two_presets_side_by_side(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    from desktop.main_window import ASSETS
+
+    coll = library.create("Sample")
+    coll.index([ASSETS / "sample"])
+    coll.close()
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.current_collection() == "Sample", timeout=10_000)
+    cmp = window.compare
+    cmp.question.setText("What are the core hours?")
+    cmp.presets[0].setCurrentIndex(cmp.presets[0].findData("answer"))
+    cmp.presets[1].setCurrentIndex(cmp.presets[1].findData("extract"))
+    with qtbot.waitSignal(cmp.finished, timeout=120_000) as blocker:
+        cmp.run_button.click()
+    a, b = blocker.args[0]
+    assert a.text and b.text
+    # Same question and sources, different instructions: the system messages differ.
+    assert a.plan.messages[0].text != b.plan.messages[0].text
+    assert a.plan.messages[-1].text == b.plan.messages[-1].text
+    assert cmp.outputs[0].toPlainText() == a.text and cmp.outputs[1].toPlainText() == b.text
+    assert "prompt tokens" in cmp.stats[0].text()
+    window.close()

@@ -1,0 +1,154 @@
+"""Prompt compare: one question, two prompt presets or two models, answers side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import Answer, AskOptions, ChatSession, Library
+from engine.generate import discover_models, load_generator
+from engine.generate.base import Generator
+from engine.prompts import load_presets
+
+from .settings import Settings
+from .tasks import Executor, Operation
+
+
+@dataclass(frozen=True)
+class Side:
+    preset: str
+    model_path: str  # "" = the model chosen in settings
+
+
+class ComparePanel(QWidget):
+    finished = Signal(object)  # (Answer, Answer)
+
+    def __init__(
+        self,
+        library: Library,
+        collection: Callable[[], str | None],
+        model_executor: Executor,
+        read_executor: Executor,
+        settings: Callable[[], Settings],
+    ) -> None:
+        super().__init__()
+        self.library = library
+        self._collection = collection
+        self._executor = model_executor
+        self._reader = read_executor
+        self._settings = settings
+        self._op: Operation | None = None
+
+        self.question = QLineEdit()
+        self.question.setPlaceholderText("One question, asked two ways…")
+        self.run_button = QPushButton("Compare")
+        self.run_button.clicked.connect(self.run)
+        self.presets = [QComboBox(), QComboBox()]
+        self.models = [QComboBox(), QComboBox()]
+        self.outputs = [QTextBrowser(), QTextBrowser()]
+        self.stats = [QLabel(""), QLabel("")]
+        self.notice = QLabel("")
+        grid = QGridLayout()
+        for col in range(2):
+            grid.addWidget(QLabel("Preset"), 0, col * 2)
+            grid.addWidget(self.presets[col], 0, col * 2 + 1)
+            grid.addWidget(QLabel("Model"), 1, col * 2)
+            grid.addWidget(self.models[col], 1, col * 2 + 1)
+            grid.addWidget(self.outputs[col], 2, col * 2, 1, 2)
+            grid.addWidget(self.stats[col], 3, col * 2, 1, 2)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.question)
+        lay.addLayout(grid, 1)
+        lay.addWidget(self.run_button)
+        lay.addWidget(self.notice)
+        self.refresh_choices()
+
+    def refresh_choices(self) -> None:
+        presets = load_presets(self.library.home)
+        for i, box in enumerate(self.presets):
+            box.clear()
+            for p in presets:
+                box.addItem(p.title, p.name)
+            box.setCurrentIndex(min(i, box.count() - 1))
+        home = self.library.home
+        op = Operation(lambda _op: discover_models(home)[0])
+        op.succeeded.connect(self._show_models)
+        self._reader.submit(op)
+
+    def _show_models(self, models: list[object]) -> None:
+        for box in self.models:
+            box.clear()
+            box.addItem("Model from settings", "")
+            for m in models:
+                box.addItem(f"{m.name} ({m.quantization})", m.path)  # type: ignore[attr-defined]
+
+    def sides(self) -> tuple[Side, Side]:
+        a, b = (
+            Side(str(self.presets[i].currentData()), str(self.models[i].currentData() or ""))
+            for i in range(2)
+        )
+        return a, b
+
+    def run(self) -> Operation | None:
+        question = self.question.text().strip()
+        name = self._collection()
+        if not question or not name:
+            self.notice.setText("Choose a collection and type a question.")
+            return None
+        settings = self._settings()
+        sides = self.sides()
+        library = self.library
+        for out, st in zip(self.outputs, self.stats, strict=True):
+            out.clear()
+            st.setText("Waiting…")
+
+        def work(op: Operation) -> tuple[Answer, Answer]:
+            answers = []
+            loaded: dict[str, Generator] = {}
+            with library.open(name) as coll:
+                for i, side in enumerate(sides):
+                    path = side.model_path or settings.model_path
+                    if path not in loaded:
+                        loaded.clear()  # one model in memory at a time
+                        loaded[path] = load_generator(path or None, settings.gen_settings())
+                    session = ChatSession([coll], loaded[path])
+                    answer = session.ask(
+                        question,
+                        AskOptions(k=settings.k, preset=side.preset, exhaustive=False),
+                        cancel=op.cancel,
+                    )
+                    op.progress.emit((i, answer))
+                    answers.append(answer)
+            return answers[0], answers[1]
+
+        op = Operation(work)
+        op.progress.connect(self._show_side)
+        op.succeeded.connect(self.finished.emit)
+        op.failed.connect(self.notice.setText)
+        self._op = op
+        return self._executor.submit(op)
+
+    def _show_side(self, event: tuple[int, Answer]) -> None:
+        i, answer = event
+        self.outputs[i].setPlainText(answer.text)
+        st = answer.stats
+        self.stats[i].setText(
+            f"{answer.model}: {st.prompt_tokens} prompt tokens, first token {st.ttft_s:.1f} s, "
+            f"{st.tokens_per_s:.0f} tokens/s, {len(answer.citations)} citation(s)"
+        )
+
+    def shutdown(self) -> None:
+        if self._op is not None:
+            self._op.cancel.cancel()
