@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from engine import EngineConfig, Library
@@ -37,6 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(Library(cfg))
     window.show()
     log.info("main window shown (home %s)", cfg.home)
+    if os.environ.get("FOLIO_EXIT_WHEN_SHOWN"):  # `folio bench gui`: report, then quit
+
+        def report() -> None:
+            print(f"shown {time.time():.4f}", flush=True)
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(0, report)
 
     # Quit cleanly on SIGTERM/SIGINT (a session logging out, Ctrl+C in a terminal). Python runs
     # signal handlers only between bytecodes, so a timer wakes the interpreter now and then.

@@ -285,6 +285,13 @@ def _text_pool() -> tuple[list[str], list[str]]:
 def run_bench(args: argparse.Namespace) -> int:
     if args.what == "index":
         result = bench_index([Path(p) for p in args.paths])
+    elif args.what == "gui":
+        import subprocess
+        import sys
+
+        # The window's figures come from the desktop package, in its own process: the engine
+        # never imports Qt.
+        return subprocess.call([sys.executable, "-m", "desktop.bench"], cwd=REPO)
     elif args.what == "answer":
         from .bench_answer import bench_answer
 

@@ -417,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_gui)
 
     b = sub.add_parser("bench", help="measure indexing, query and answer speed and quality")
-    b.add_argument("what", choices=["index", "query", "answer"])
+    b.add_argument("what", choices=["index", "query", "answer", "gui"])
     b.add_argument("paths", nargs="*")
     b.add_argument("--out", help="write the figures as JSON here")
     b.add_argument("--sizes", default="1000,10000,100000")
