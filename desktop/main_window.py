@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatPanel(
             library, self.current_collection, self.model_executor, self.settings, self.read_executor
         )
-        self.viewer = SourceViewer(library, self.read_executor)
+        self.viewer = SourceViewer(library, self.read_executor, parent=self)
         self.chat.open_source.connect(lambda args: self.viewer.show_passage(*args))
         docs_tab = QWidget()
         dl = QVBoxLayout(docs_tab)
@@ -452,7 +452,7 @@ class MainWindow(QMainWindow):
     # -- settings -----------------------------------------------------------------------
 
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.library, self.settings, self.read_executor)
+        dialog = SettingsDialog(self.library, self.settings, self.read_executor, parent=self)
         dialog.applied.connect(self.apply_settings)
         dialog.setModal(False)
         dialog.show()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from engine import FolioError, Library, ModelInfo
@@ -38,8 +39,14 @@ def describe(m: ModelInfo) -> str:
 class SettingsDialog(QDialog):
     applied = Signal(object)  # Settings
 
-    def __init__(self, library: Library, settings: Settings, executor: Executor) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        library: Library,
+        settings: Settings,
+        executor: Executor,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
         self.setWindowTitle("Models and settings")
         self.library = library
         self.settings = settings

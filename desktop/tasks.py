@@ -9,11 +9,12 @@ on one resource is serialised and the GUI thread never waits.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import CancelToken, FolioError
 
@@ -45,25 +46,48 @@ class Operation(QObject):
 
 
 class Executor:
-    """A single-worker executor for one resource."""
+    """A single-worker executor for one resource.
+
+    Lifetime rule: an Operation is a QObject of the GUI thread. Python could otherwise free it
+    on the worker thread (the worker drops the last reference) or in a garbage collection that
+    happens to run on some other thread, and Qt objects must die on their own thread. So the
+    executor keeps every operation until a second after it finished (its signals delivered) and
+    then hands it to ``deleteLater`` on the GUI thread.
+    """
 
     def __init__(self, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._ops: set[Operation] = set()
+        self._ops: dict[Operation, Future[None]] = {}
+        self._done_seen: dict[int, float] = {}
         self._closed = False
+        self._purger = QTimer()
+        self._purger.setInterval(1000)
+        self._purger.timeout.connect(self._purge)
+        self._purger.start()
 
     def submit(self, op: Operation) -> Operation:
         """Run ``op`` on the worker; after shutdown (the window is closing) it is dropped."""
         if self._closed:
+            op.deleteLater()
             return op
-        self._ops.add(op)
-        op.succeeded.connect(lambda _r: self._ops.discard(op))
-        op.failed.connect(lambda _m: self._ops.discard(op))
-        self._pool.submit(op.run)
+        self._ops[op] = self._pool.submit(op.run)
         return op
+
+    def _purge(self, force: bool = False) -> None:
+        now = time.monotonic()
+        for op, fut in list(self._ops.items()):
+            if not fut.done():
+                continue
+            seen = self._done_seen.setdefault(id(op), now)
+            if force or now - seen >= 1.0:
+                del self._ops[op]
+                self._done_seen.pop(id(op), None)
+                op.deleteLater()
 
     def shutdown(self) -> None:
         self._closed = True
         for op in list(self._ops):
             op.cancel.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._purger.stop()
+        self._purge(force=True)

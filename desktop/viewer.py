@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPointF, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QPointF, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QTextCharFormat, QTextCursor
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
@@ -41,8 +41,9 @@ class SourceViewer(QWidget):
 
     shown = Signal()  # the passage is on screen
 
-    def __init__(self, library: Library, executor: Executor) -> None:
-        super().__init__()
+    def __init__(self, library: Library, executor: Executor, parent: QWidget | None = None) -> None:
+        # A separate window, owned by the main window so Qt deletes it on the GUI thread.
+        super().__init__(parent, Qt.WindowType.Window)
         self.library = library
         self._executor = executor
         self.setWindowTitle("Source")

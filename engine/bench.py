@@ -296,7 +296,8 @@ def run_bench(args: argparse.Namespace) -> int:
         from .bench_answer import bench_answer
 
         home = Path(args.home).expanduser() if args.home else None
-        result = bench_answer(home, args.questions, args.model)
+        parts = frozenset(x for x in args.parts.split(",") if x)
+        result = bench_answer(home, args.questions, args.model, parts)
     else:
         result = bench_query([int(s) for s in args.sizes.split(",") if s])
     text = json.dumps(result, indent=2)

@@ -182,7 +182,10 @@ def _kv_reuse(session: Any, pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def bench_answer(
-    home: Path | None = None, n_questions: int = 25, model: str | None = None
+    home: Path | None = None,
+    n_questions: int = 25,
+    model: str | None = None,
+    parts: frozenset[str] = frozenset({"speed", "kv", "quality"}),
 ) -> dict[str, Any]:
     from .chat import ChatSession
     from .generate import GenSettings, load_generator
@@ -202,15 +205,18 @@ def bench_answer(
     pg = lib.get_or_create("bench-pg")
     pg.index([essays])
     session = ChatSession([pg], gen)
-    result["speed"] = _speed(session, [q["question"] for q in pg_q[:6]], 64)
-    pairs = [(pg_q[i]["question"], pg_q[i + 1]["question"]) for i in range(0, 10, 2)]
-    result["kv_reuse"] = _kv_reuse(session, pairs)
-    result["paul_graham"] = _quality(session, pg_q, 6, answers=True)
-    result["paul_graham"]["recall_at_6_all_55"] = _quality(session, _pg_set(55)[1], 6, False)[
-        "recall_at_6"
-    ]
+    if "speed" in parts:
+        result["speed"] = _speed(session, [q["question"] for q in pg_q[:6]], 64)
+    if "kv" in parts:
+        pairs = [(pg_q[i]["question"], pg_q[i + 1]["question"]) for i in range(0, 10, 2)]
+        result["kv_reuse"] = _kv_reuse(session, pairs)
+    if "quality" in parts:
+        result["paul_graham"] = _quality(session, pg_q, 6, answers=True)
+        result["paul_graham"]["recall_at_6_all_55"] = _quality(session, _pg_set(55)[1], 6, False)[
+            "recall_at_6"
+        ]
 
-    if COVID.exists():
+    if COVID.exists() and "quality" in parts:
         cq = _covid_set(home / "covid-papers", n_questions)
         covid = lib.get_or_create("bench-covid")
         covid.index([home / "covid-papers"])

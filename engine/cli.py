@@ -423,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--sizes", default="1000,10000,100000")
     b.add_argument("--questions", type=int, default=25, help="answer: questions per data set")
     b.add_argument("--model", help="answer: a .gguf model (default: the bundled one)")
+    b.add_argument("--parts", default="speed,kv,quality", help="answer: which figures")
     b.set_defaults(func=cmd_bench)
     return p
 
