@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Library, Progress
+from engine.index.scan import FileEntry, walk
 from engine.types import IndexReport
 from engine.watch import FolderWatcher
 
@@ -56,6 +57,11 @@ class _WatchBridge(QObject):
     changed = Signal(object)
 
 
+def _rows_of(tree: QTreeWidget) -> dict[str, str]:
+    items = (tree.topLevelItem(i) for i in range(tree.topLevelItemCount()))
+    return {it.text(0): it.text(1) for it in items if it is not None}
+
+
 def _under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -73,6 +79,7 @@ class MainWindow(QMainWindow):
         self._caught_up = False
         self._fresh: set[str] = set()  # collections indexed since the app started
         self._pending_select: str | None = None
+        self._pending_files: dict[str, set[str]] = {}  # collection -> files not indexed yet
         self._bridge = _WatchBridge()
         self._bridge.changed.connect(self._on_files_changed)
         self.watcher = FolderWatcher(self._bridge.changed.emit, debounce=1.0)
@@ -293,6 +300,7 @@ class MainWindow(QMainWindow):
         self.documents.clear()
         for doc, status in rows:
             QTreeWidgetItem(self.documents, [doc, status])
+        self._add_pending_rows(name)
 
     # -- drag and drop ------------------------------------------------------------------
 
@@ -345,6 +353,10 @@ class MainWindow(QMainWindow):
         def work(op: Operation) -> IndexReport:
             coll = library.get_or_create(name)
             try:
+                # List what is about to be indexed, so it shows as "pending" right away.
+                roots = paths or [Path(r) for r in coll.roots()]
+                found = [e.path for e in walk(roots) if isinstance(e, FileEntry)]
+                op.progress.emit(("pending", name, found))
                 return coll.index(paths, op.progress.emit, op.cancel)
             finally:
                 coll.close()
@@ -365,7 +377,16 @@ class MainWindow(QMainWindow):
         if self._current_op is not None:
             self._current_op.cancel.cancel()
 
-    def _on_progress(self, p: Progress) -> None:
+    def _on_progress(self, p: Progress | tuple[str, str, list[str]]) -> None:
+        if isinstance(p, tuple):
+            _kind, name, files = p
+            self._pending_files[name] = {Path(f).name for f in files}
+            if self.current_collection() is None:  # a first drop: show its collection now
+                self._pending_select = name
+                self.refresh_collections()
+            elif name == self.current_collection():
+                self._add_pending_rows(name)
+            return
         if p.files_total:
             self.progress.setRange(0, p.files_total)
             self.progress.setValue(p.files_done)
@@ -374,7 +395,14 @@ class MainWindow(QMainWindow):
             f"Indexing: {p.files_done} of {p.files_total} files, {p.chunks_embedded} passages{eta}"
         )
 
+    def _add_pending_rows(self, name: str) -> None:
+        shown = set(_rows_of(self.documents))
+        for f in sorted(self._pending_files.get(name, ())):
+            if f not in shown:
+                QTreeWidgetItem(self.documents, [f, "pending"])
+
     def _on_indexed(self, report: IndexReport) -> None:
+        self._pending_files.clear()
         self._current_op = None
         self.progress.hide()
         self.cancel_button.hide()
@@ -390,6 +418,7 @@ class MainWindow(QMainWindow):
         self._start_next_index()
 
     def _on_failed(self, message: str) -> None:
+        self._pending_files.clear()
         self._current_op = None
         self.progress.hide()
         self.cancel_button.hide()

@@ -26,7 +26,7 @@ class Settings:
     n_ctx: int = 4096
     gpu_layers: int = -1  # -1 = auto
     threads: int = 0  # 0 = all cores
-    temperature: float = 0.2
+    temperature: float = 0.0  # greedy: the same question gets the same answer
     max_answer_tokens: int = 384
     k: int = 6
     preset: str = "answer"

@@ -26,7 +26,7 @@ class GenSettings:
     n_ctx: int = 4096  # upper bound; the model's trained context may be smaller
     threads: int | None = None  # None: all CPU cores
     gpu_layers: int = -1
-    temperature: float = 0.2
+    temperature: float = 0.0  # greedy: the same question gets the same answer
     max_answer_tokens: int = 384
     top_k: int = 40
     top_p: float = 0.9

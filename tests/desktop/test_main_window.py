@@ -98,8 +98,10 @@ def test_first_run_sample_collection_answers_at_once(qtbot, library: Library) ->
     qtbot.waitUntil(window.sample_button.isVisible, timeout=10_000)
     window.sample_button.click()
     qtbot.waitUntil(lambda: window.current_collection() == "Sample", timeout=120_000)
-    qtbot.waitUntil(lambda: len(_rows(window)) == 5, timeout=60_000)
-    assert set(_rows(window).values()) == {"indexed"}
+    qtbot.waitUntil(
+        lambda: len(_rows(window)) == 5 and set(_rows(window).values()) == {"indexed"},
+        timeout=60_000,
+    )
     assert not window.sample_button.isVisible()
     # A suggested first question is ready; asking it works at once on the default model.
     assert window.chat.question.text() == "What are the core hours?"
@@ -134,4 +136,40 @@ def test_compare_two_presets_side_by_side(qtbot, library: Library) -> None:  # t
     assert a.plan.messages[-1].text == b.plan.messages[-1].text
     assert cmp.outputs[0].toPlainText() == a.text and cmp.outputs[1].toPlainText() == b.text
     assert "prompt tokens" in cmp.stats[0].text()
+    window.close()
+
+
+def test_drop_a_corpus_folder_shows_pending_then_indexed(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import corpus_path
+
+    folder = corpus_path("mixed", "python-docx-test-files")
+    docx = sorted(p.name for p in folder.glob("*.docx"))
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    seen_pending: list[bool] = []
+
+    def settled() -> None:
+        rows = _rows(window)
+        seen_pending.append("pending" in rows.values())
+        assert set(docx) <= set(rows)
+        assert all(rows[name] == "indexed" or rows[name].startswith("failed: ") for name in docx)
+
+    qtbot.waitUntil(settled, timeout=180_000)
+    assert any(seen_pending)  # the files were listed as pending before they were indexed
+    rows = _rows(window)
+    indexed = [n for n in docx if rows[n] == "indexed"]
+    # Several of these test files hold no text at all ("failed: empty file"); most have text.
+    assert len(indexed) >= len(docx) // 2, rows
+    assert all(len(rows[n]) > len("failed: ") for n in docx if n not in indexed)
     window.close()
