@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embed.base import Embedder
-from ..errors import Cancelled
+from ..errors import Cancelled, FolioError
 from ..ingest.pool import ParsePool, ParseResult, ParseTask
 from ..progress import CancelToken, ProgressCallback, Throttle, eta
 from ..types import FileOutcome, IndexReport, Progress
@@ -201,6 +201,8 @@ class Indexer:
                 try:
                     res = pool.results.get(timeout=0.2)
                 except queue.Empty:
+                    if pool.broken and pool.results.empty():
+                        raise FolioError(pool.error or "The document readers stopped.") from None
                     continue
                 finally:
                     report.parse_wait_seconds += time.monotonic() - waited

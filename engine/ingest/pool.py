@@ -136,12 +136,19 @@ class ParsePool:
         self.results: queue.Queue[ParseResult] = queue.Queue()
         self._stop = threading.Event()
         self._workers: list[_Worker] = []
+        # Set when the pool itself breaks (no reader process can start): the indexer stops
+        # with this message instead of waiting forever for results.
+        self.error = ""
         self._thread = threading.Thread(target=self._run, name="folio-parse", daemon=True)
         self._thread.start()
 
     def submit(self, task: ParseTask) -> None:
         with self._lock:
             self._todo.append(task)
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.error) or not self._thread.is_alive()
 
     def close(self) -> None:
         self._stop.set()
@@ -182,6 +189,11 @@ class ParsePool:
                         self.results.put(res)
                     elif time.monotonic() - w.started > self._time_limit:
                         self._replace(w, f"timed out after {self._time_limit:g} s")
+        except Exception as exc:  # the pool is unusable: say so, never hang the indexer
+            self.error = (
+                "Folio could not start its document reader processes "
+                f"({type(exc).__name__}: {exc}). Nothing was lost; try again, or restart Folio."
+            )
         finally:
             for w in self._workers:
                 w.stop(kill=self._stop.is_set())

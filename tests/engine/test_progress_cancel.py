@@ -66,3 +66,24 @@ def test_parse_pool_times_out_a_slow_file_and_goes_on(tmp_path: Path, embedder) 
         pool.close()
     assert results[1].error == "timed out after 0.5 s"
     assert not results[2].error and len(results[2].chunks) == 1
+
+
+def test_reader_processes_that_cannot_start_give_an_error_not_a_hang(
+    library, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from engine.errors import FolioError
+    from engine.ingest import pool
+
+    def broken(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise OSError("no processes left")
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nSome text.", "utf-8")
+    monkeypatch.setattr(pool._Worker, "__init__", broken)
+    coll = library.create("Broken")
+    with pytest.raises(FolioError, match="could not start its document reader processes"):
+        coll.index([folder])
+    coll.close()
