@@ -52,13 +52,14 @@ class Executor:
     on the worker thread (the worker drops the last reference) or in a garbage collection that
     happens to run on some other thread, and Qt objects must die on their own thread. So the
     executor keeps every operation until a second after it finished (its signals delivered) and
-    then hands it to ``deleteLater`` on the GUI thread.
+    its final signal has been delivered on the GUI thread, then hands it to ``deleteLater``.
     """
 
     def __init__(self, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._ops: dict[Operation, Future[None]] = {}
         self._done_seen: dict[int, float] = {}
+        self._delivered: set[int] = set()
         self._closed = False
         self._purger = QTimer()
         self._purger.setInterval(1000)
@@ -70,18 +71,22 @@ class Executor:
         if self._closed:
             op.deleteLater()
             return op
+        # Marked on the GUI thread when the final signal has been delivered there.
+        op.succeeded.connect(lambda _r: self._delivered.add(id(op)))
+        op.failed.connect(lambda _m: self._delivered.add(id(op)))
         self._ops[op] = self._pool.submit(op.run)
         return op
 
     def _purge(self, force: bool = False) -> None:
         now = time.monotonic()
         for op, fut in list(self._ops.items()):
-            if not fut.done():
+            if not fut.done() or (id(op) not in self._delivered and not force):
                 continue
             seen = self._done_seen.setdefault(id(op), now)
             if force or now - seen >= 1.0:
                 del self._ops[op]
                 self._done_seen.pop(id(op), None)
+                self._delivered.discard(id(op))
                 op.deleteLater()
 
     def shutdown(self) -> None:

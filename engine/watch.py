@@ -35,6 +35,8 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return  # reads do not change anything
+        if event.is_directory and event.event_type == "modified":
+            return  # a folder's own timestamp: its files' events say what changed
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             path = os.fsdecode(raw) if raw else ""
             if path and not _ignored(path):
@@ -93,20 +95,26 @@ class FolderWatcher:
         wanted = {d: True for d in dirs}
         for f in files:
             wanted.setdefault(f.parent, False)
+        # Never hold our lock while calling into the observer: its dispatch thread holds the
+        # observer's lock while it calls ``_note``, which takes ours (lock-order inversion).
         with self._lock:
-            for folder in list(self._roots):
-                if folder not in wanted:
-                    self._observer.unschedule(self._roots.pop(folder))  # type: ignore[arg-type]
-            for folder, recursive in wanted.items():
-                if folder not in self._roots:
-                    try:
-                        self._roots[folder] = self._observer.schedule(
-                            _Handler(self), str(folder), recursive=recursive
-                        )
-                    except OSError as exc:
-                        problems.append(f"{folder}: cannot watch ({exc.strerror or exc})")
             self._dirs = dirs
             self._files = files
+            old = dict(self._roots)
+        for folder, watch in old.items():
+            if folder not in wanted:
+                self._observer.unschedule(watch)  # type: ignore[arg-type]
+        added: dict[Path, object] = {}
+        for folder, recursive in wanted.items():
+            if folder not in old:
+                try:
+                    added[folder] = self._observer.schedule(
+                        _Handler(self), str(folder), recursive=recursive
+                    )
+                except OSError as exc:
+                    problems.append(f"{folder}: cannot watch ({exc.strerror or exc})")
+        with self._lock:
+            self._roots = {f: w for f, w in old.items() if f in wanted} | added
         return problems
 
     def _note(self, path: Path) -> None:

@@ -60,6 +60,7 @@ def test_changes_on_disk_are_indexed_without_user_action(library: Library, tmp_p
         (folder / "a.md").unlink()  # delete
         assert wait_for(lambda: "a.md" not in names())
         # Editors' temporary files do not trigger anything.
+        time.sleep(1.5)  # let late events of the steps above settle first
         before = len(runs)
         (folder / "~$draft.docx").write_bytes(b"x")
         time.sleep(1.5)
