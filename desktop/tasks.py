@@ -51,8 +51,8 @@ class Executor:
     Lifetime rule: an Operation is a QObject of the GUI thread. Python could otherwise free it
     on the worker thread (the worker drops the last reference) or in a garbage collection that
     happens to run on some other thread, and Qt objects must die on their own thread. So the
-    executor keeps every operation until a second after it finished (its signals delivered) and
-    its final signal has been delivered on the GUI thread, then hands it to ``deleteLater``.
+    executor keeps every operation until its final signal has been delivered on the GUI thread
+    (and a second has passed), then hands it to ``deleteLater``.
     """
 
     def __init__(self, name: str) -> None:
