@@ -32,6 +32,8 @@ class Settings:
     preset: str = "answer"
     ttft_cap_s: float = 0.0  # 0 = no cap
     edge_ordering: bool = True
+    adapter: str = ""  # a GGUF LoRA adapter for chat ("" = none); its base adapters come too
+    adapter_scale: float = 1.0
 
     def gen_settings(self) -> GenSettings:
         return GenSettings(
@@ -47,8 +49,12 @@ class Settings:
 def _write(path: Path, data: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a half-written file must not linger; the old one stays
+        raise
 
 
 def settings_path(home: Path) -> Path:

@@ -86,6 +86,8 @@ class SourceViewer(QWidget):
         self.collection, self.current_path, self.current_page = collection, path, page
         self.title.setText(f"{Path(path).name} — {'page' if _is_pdf(path) else 'section'} {page}")
         self.message.setText("")
+        # Not openable until this path is confirmed to be a document of the collection.
+        self.open_button.setEnabled(False)
         self.show()
         self.raise_()
         library = self.library

@@ -34,5 +34,9 @@ class IndexCorrupted(FolioError):
     """An index file is damaged; the collection can be rebuilt from its documents."""
 
 
+class StorageError(FolioError):
+    """Folio could not write its own files (disk full, no permission); earlier saves are kept."""
+
+
 class ModelError(FolioError):
     """A model file is missing, not a GGUF file, or llama.cpp cannot load it."""

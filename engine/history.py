@@ -6,11 +6,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .budget import Turn
-from .errors import FolioError
+from .errors import FolioError, StorageError
 from .prompts import ChatMessage, Segment
 
 _MIGRATIONS = [
@@ -72,28 +74,46 @@ def _decode(raw: str) -> ChatMessage | None:
         return None
 
 
+def _unsaved(exc: sqlite3.Error) -> StorageError:
+    return StorageError(
+        f"Folio could not save the chat history ({exc}). Earlier chats are kept; free some disk "
+        "space or check the permissions of Folio's folder."
+    )
+
+
+@contextmanager
+def _saving() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise _unsaved(exc) from exc
+
+
 class ChatStore:
     """Thread-safe; every write is one transaction, so a crash loses at most the turn in flight."""
 
     def __init__(self, home: Path) -> None:
         home.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(home / "chats.sqlite3", check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            for i, script in enumerate(_MIGRATIONS[version:], start=version + 1):
-                self._db.executescript(script)
-                self._db.execute(f"PRAGMA user_version={i}")
+        try:
+            self._db = sqlite3.connect(home / "chats.sqlite3", check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            with self._lock, self._db:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                for i, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+                    self._db.executescript(script)
+                    self._db.execute(f"PRAGMA user_version={i}")
+        except sqlite3.OperationalError as exc:
+            raise _unsaved(exc) from exc
 
     def close(self) -> None:
         self._db.close()
 
     def create_session(self, collections: list[str], title: str = "") -> int:
         now = time.time()
-        with self._lock, self._db:
+        with self._lock, _saving(), self._db:
             cur = self._db.execute(
                 "INSERT INTO sessions (title, collections, created, updated) VALUES (?, ?, ?, ?)",
                 (title or "New chat", json.dumps(collections), now, now),
@@ -143,7 +163,7 @@ class ChatStore:
         result: dict[str, object],
     ) -> int:
         now = time.time()
-        with self._lock, self._db:
+        with self._lock, _saving(), self._db:
             cur = self._db.execute(
                 "INSERT INTO turns (session_id, question, answer, sent, result, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -158,9 +178,9 @@ class ChatStore:
             return int(cur.lastrowid or 0)
 
     def rename_session(self, session_id: int, title: str) -> None:
-        with self._lock, self._db:
+        with self._lock, _saving(), self._db:
             self._db.execute("UPDATE sessions SET title = ? WHERE id = ?", (title, session_id))
 
     def delete_session(self, session_id: int) -> None:
-        with self._lock, self._db:
+        with self._lock, _saving(), self._db:
             self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))

@@ -8,13 +8,16 @@ never a vector without a chunk nor a chunk without a vector.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import struct
 from pathlib import Path
 
 import hnswlib
 import numpy as np
 
+from ..errors import StorageError
 from .store import Store
 
 _M = 16
@@ -143,18 +146,67 @@ class VectorIndex:
         return [(int(lab), 1.0 - float(d)) for lab, d in zip(labels[0], dists[0], strict=True)]
 
     def save(self) -> None:
-        """Write atomically: a temporary file, fsync, rename."""
+        """Write atomically: a temporary file, fsync, rename.
+
+        hnswlib reports no write errors (a full disk leaves a truncated file, an unwritable
+        folder no file at all), so the temporary file is checked to be complete before it
+        replaces the old one. Raises StorageError; the old file is then left as it was.
+        """
         tmp = self.path.with_name(self.path.name + ".tmp")
-        self._index.save_index(str(tmp))
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
-        digest = _sha256(tmp)
-        os.replace(tmp, self.path)
-        # A crash before the checksum is written only costs a rebuild at the next open.
         tmp_sum = self._checksum_path.with_name(self._checksum_path.name + ".tmp")
-        tmp_sum.write_text(digest, "ascii")
-        os.replace(tmp_sum, self._checksum_path)
+        try:
+            self._index.save_index(str(tmp))
+            with tmp.open("rb+") as f:
+                os.fsync(f.fileno())
+            if not _complete(tmp, self._index.element_count):
+                raise OSError(errno.ENOSPC, "the file was not written completely (disk full?)")
+            digest = _sha256(tmp)
+            os.replace(tmp, self.path)
+            # A crash before the checksum is written only costs a rebuild at the next open.
+            tmp_sum.write_text(digest, "ascii")
+            os.replace(tmp_sum, self._checksum_path)
+        except (OSError, RuntimeError) as exc:
+            for leftover in (tmp, tmp_sum):
+                try:
+                    leftover.unlink()
+                except OSError:
+                    pass
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise StorageError(
+                f"Folio could not save the search index file {self.path.name} ({reason}). "
+                "Nothing indexed is lost: the file is rebuilt from the collection's database "
+                "when it is next opened. Free some disk space or check the folder's "
+                "permissions, then index again."
+            ) from exc
         self.dirty = False
+
+
+_HEADER = 96  # hnswlib 0.8 file header: 6 size_t, 2 int, 3 size_t, 1 double, 1 size_t
+
+
+def _complete(path: Path, count: int) -> bool:
+    """True when ``path`` holds a whole hnswlib index of ``count`` elements.
+
+    Walks the file's layout: the header, the fixed-size level-0 block, then one length-prefixed
+    link list per element, which must end exactly at the end of the file.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(_HEADER)
+        if len(head) < _HEADER:
+            return False
+        stored, per_element = struct.unpack_from("<2Q", head, 16)
+        pos = _HEADER + stored * per_element
+        if stored != count or pos > size:
+            return False
+        f.seek(pos)
+        tail = f.read()
+    at = 0
+    for _ in range(stored):
+        if at + 4 > len(tail):
+            return False
+        at += 4 + struct.unpack_from("<I", tail, at)[0]
+    return at == len(tail)
 
 
 def _sha256(path: Path) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embed.base import Embedder
-from ..errors import Cancelled, FolioError
+from ..errors import Cancelled, FolioError, StorageError
 from ..ingest.pool import ParsePool, ParseResult, ParseTask
 from ..progress import CancelToken, ProgressCallback, Throttle, eta
 from ..types import FileOutcome, IndexReport, Progress
@@ -118,6 +118,7 @@ class Indexer:
         twins_later: list[tuple[FileEntry, str]] = []
         last_checkpoint = time.monotonic()
         parse_started = time.monotonic()
+        finished = False  # False while an error is on its way out
 
         def tell(stage: str, current: str = "", force: bool = False) -> None:
             notify(
@@ -245,13 +246,21 @@ class Indexer:
             for d in existing:
                 if d.path not in seen and d.status != "indexed":
                     self._remove(d)
+            finished = True
         except Cancelled:
             report.cancelled = True
+            finished = True
         finally:
             if pool is not None:
                 pool.close()
             if self.ann.dirty:
-                self.ann.save()
+                try:
+                    self.ann.save()
+                except StorageError:
+                    if finished:
+                        raise
+                    # Another error is on its way out and is the one to report; the vector
+                    # file is brought in line with SQLite at the next open.
         report.seconds = time.monotonic() - started
         tell("done", force=True)
         return report

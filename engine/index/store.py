@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexCorrupted
+from ..errors import IndexCorrupted, StorageError
 from ..types import ChunkSpan
 
 # Ordered migrations; PRAGMA user_version records how many have run.
@@ -110,8 +111,21 @@ def _doc(row: sqlite3.Row) -> DocRow:
 class Store:
     """One collection's SQLite database. Not shared between threads."""
 
+    # Meta keys that are the collection's settings; with the roots they are mirrored by the
+    # library to collection.json (through ``on_settings_changed``, once committed).
+    SETTINGS_KEYS = (
+        "name",
+        "created_at",
+        "embed_model",
+        "embed_fingerprint",
+        "embed_dim",
+        "embed_path",
+    )
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.on_settings_changed: Callable[[], None] | None = None
+        self._settings_pending = False
         try:
             self.db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
             self.db.row_factory = sqlite3.Row
@@ -119,7 +133,14 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+        except sqlite3.OperationalError as e:  # disk full, no permission: not damage
+            raise StorageError(
+                f"Folio could not open or write the collection database '{path}' ({e}). Free "
+                "some disk space or check the folder's permissions, then try again."
+            ) from e
         except sqlite3.DatabaseError as e:
+            if hasattr(self, "db"):
+                self.db.close()
             raise IndexCorrupted(f"The collection database '{path}' is damaged: {e}.") from e
 
     def close(self) -> None:
@@ -145,10 +166,18 @@ class Store:
 
     def commit(self) -> None:
         self.db.execute("COMMIT")
+        if self._settings_pending:
+            self._settings_changed()
 
     def rollback(self) -> None:
+        self._settings_pending = False
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
+
+    def _settings_changed(self) -> None:
+        self._settings_pending = self.db.in_transaction  # told after the commit
+        if not self._settings_pending and self.on_settings_changed is not None:
+            self.on_settings_changed()
 
     # -- meta and roots -----------------------------------------------------------------
 
@@ -162,6 +191,8 @@ class Store:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+        if key in self.SETTINGS_KEYS:
+            self._settings_changed()
 
     def roots(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT path FROM roots ORDER BY path")]
@@ -170,9 +201,11 @@ class Store:
         self.db.execute(
             "INSERT OR IGNORE INTO roots(path, added_at) VALUES(?, ?)", (path, time.time())
         )
+        self._settings_changed()
 
     def remove_root(self, path: str) -> None:
         self.db.execute("DELETE FROM roots WHERE path=?", (path,))
+        self._settings_changed()
 
     # -- documents ----------------------------------------------------------------------
 
@@ -373,6 +406,18 @@ class Store:
     def check_integrity(self) -> str:
         row = self.db.execute("PRAGMA quick_check").fetchone()
         return str(row[0]) if row else "no answer"
+
+
+@contextmanager
+def storage_errors(what: str = "the collection's database") -> Iterator[None]:
+    """Turn SQLite write failures (disk full, read-only file) into a StorageError for people."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StorageError(
+            f"Folio could not write to {what} ({exc}). Everything saved before is kept; free "
+            "some disk space or check the folder's permissions, then try again."
+        ) from exc
 
 
 def _statements(script: str) -> list[str]:

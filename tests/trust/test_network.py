@@ -1,0 +1,150 @@
+"""Nothing leaves the machine: indexing, asking and the GUI start-up under the network guard."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import EngineConfig, Library
+from engine.offline import OFFLINE_SWITCHES
+from tests.trust.conftest import NetworkGuard, network_guard, python_env, write_docs
+
+DOCS = {
+    "leave.md": "# Annual leave\n\nFull-time staff get 25 days of annual leave per year.",
+    "parking.txt": "Parking permits are issued by the facilities office on the ground floor.",
+    "page.html": "<html><body><h1>Canteen</h1><p>The canteen opens at eight.</p>"
+    '<img src="https://example.com/track.gif"><script src="http://example.com/x.js"></script>'
+    "</body></html>",
+}
+
+
+def test_guard_blocks_and_records_outgoing_but_not_loopback() -> None:
+    """The guard itself: an outgoing attempt is refused and recorded, loopback is not."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    with network_guard() as guard:
+        with socket.create_connection(server.getsockname(), timeout=5):
+            pass  # loopback works
+        a, b = socket.socketpair()  # AF_UNIX
+        a.close()
+        b.close()
+        with pytest.raises(OSError):
+            socket.create_connection(("192.0.2.1", 443), timeout=1)  # TEST-NET-1
+        with pytest.raises(OSError):
+            socket.getaddrinfo("huggingface.co", 443)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        with pytest.raises(OSError):
+            s.connect(("2001:db8::1", 80, 0, 0))
+        assert s.connect_ex(("2001:db8::1", 80, 0, 0)) != 0
+        s.close()
+        # A reference taken before the patch is still caught (audit hook).
+        real = socket.socket.__mro__[1].connect  # _socket.socket.connect
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with pytest.raises(OSError):
+            real(s, ("198.51.100.7", 80))
+        s.close()
+    server.close()
+    assert len(guard.attempts) == 5, guard.attempts
+    assert "198.51.100.7" in guard.attempts[-1]
+    assert any("huggingface.co" in a for a in guard.attempts)
+    # Outside the block nothing is patched any more.
+    assert socket.getaddrinfo.__module__ == "socket"
+
+
+def test_indexing_loads_the_model_and_indexes_offline(
+    no_network: NetworkGuard, tmp_path: Path
+) -> None:
+    folder = write_docs(tmp_path / "docs", DOCS)
+    # A library without a preloaded embedder: loading MiniLM happens under the guard too.
+    lib = Library(EngineConfig(home=tmp_path / "home", parse_workers=1))
+    with lib.create("Office") as coll:
+        report = coll.index([folder])
+        assert len(report.indexed) == 3, report.failed
+        assert coll.search("when does the canteen open", k=1)[0].path.endswith("page.html")
+    assert no_network.attempts == []
+
+
+def test_asking_with_the_default_model_offline(no_network: NetworkGuard, tmp_path: Path) -> None:
+    from engine.chat import AskOptions, ChatSession
+    from engine.generate import GenSettings, load_generator
+    from engine.history import ChatStore
+
+    folder = write_docs(tmp_path / "docs", DOCS)
+    lib = Library(EngineConfig(home=tmp_path / "home", parse_workers=1))
+    coll = lib.create("Office")
+    coll.index([folder])
+    gen = load_generator(settings=GenSettings(temperature=0.0, max_answer_tokens=24))
+    store = ChatStore(lib.home)
+    answer = ChatSession([coll], gen, store).ask("How many days of leave?", AskOptions(k=3))
+    assert answer.text.strip() and answer.stop in ("end", "length", "loop")
+    assert store.sessions()
+    store.close()
+    coll.close()
+    assert no_network.attempts == []
+
+
+def test_gui_start_up_offline(no_network: NetworkGuard, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from desktop.main_window import MainWindow
+
+    folder = write_docs(tmp_path / "docs", DOCS)
+    lib = Library(EngineConfig(home=tmp_path / "home", parse_workers=1))
+    with lib.create("Office") as coll:
+        coll.index([folder])
+    window = MainWindow(lib)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.current_collection() == "Office", timeout=30_000)
+    qtbot.waitUntil(lambda: "up to date" in window.status_label.text(), timeout=60_000)
+    window.close()
+    assert no_network.attempts == []
+
+
+PROBE = """
+import json, os, sys
+for key in list(os.environ):
+    if key.startswith(("HF_", "TRANSFORMERS_", "SENTENCE_TRANSFORMERS", "DO_NOT_TRACK")):
+        del os.environ[key]
+import {module}
+import huggingface_hub.constants as hub  # transformers 5 and sentence-transformers ask it
+print(json.dumps({{
+    "env": {{k: os.environ.get(k) for k in {keys!r}}},
+    "hub_offline": hub.HF_HUB_OFFLINE,
+    "hub_telemetry_off": hub.HF_HUB_DISABLE_TELEMETRY,
+    "offline_mode": hub.is_offline_mode(),
+}}))
+"""
+
+
+@pytest.mark.parametrize("module", ["engine", "engine.cli", "desktop.app"])
+def test_every_entry_point_switches_hugging_face_libraries_offline(module: str) -> None:
+    """Imported first in a clean environment, Folio turns the hub, transformers and
+    sentence-transformers to local-only mode, telemetry off, before any of them is loaded."""
+    code = PROBE.format(module=module, keys=sorted(OFFLINE_SWITCHES))
+    env = {k: v for k, v in python_env().items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["env"] == OFFLINE_SWITCHES
+    assert data["hub_offline"] is True
+    assert data["hub_telemetry_off"] is True
+    assert data["offline_mode"] is True
+
+
+def test_a_user_choice_is_respected_but_defaults_are_offline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.offline import go_offline
+
+    for key in OFFLINE_SWITCHES:
+        monkeypatch.delenv(key, raising=False)
+    go_offline()
+    assert all(os.environ[k] == v for k, v in OFFLINE_SWITCHES.items())
