@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -33,13 +34,16 @@ from PySide6.QtWidgets import (
 
 from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation
+from engine.errors import FolioError
 from engine.export import answer_markdown, chat_markdown
 from engine.generate import load_generator
 from engine.generate.base import Generator
 from engine.history import SessionInfo
+from engine.tune.adapter import adapter_info
+from engine.tune.adapter import resolve_stack as adapter_stack_of
 from engine.types import Hit
 
-from .settings import Settings
+from .settings import Settings, save_settings
 from .tasks import Executor, Operation
 
 STATUS_MARK = {"supported": "✓", "unsupported": "✗", "inferred": "≈"}
@@ -91,6 +95,11 @@ class ChatPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
+        # LoRA adapters from the Tune tab; switching takes effect at the next question,
+        # without reloading the model.
+        self.adapter_box = QComboBox()
+        self.adapter_box.setToolTip("A tuned adapter for the chat model (from the Tune tab)")
+        self.adapter_box.activated.connect(self._adapter_chosen)
         self.evidence = QListWidget()
         self.evidence.setWordWrap(True)
         self.evidence.itemActivated.connect(self._open_evidence)
@@ -121,6 +130,7 @@ class ChatPanel(QWidget):
         top.addWidget(self.question, 1)
         top.addWidget(self.ask_button)
         top.addWidget(self.stop_button)
+        top.addWidget(self.adapter_box)
         answer_box = QWidget()
         al = QVBoxLayout(answer_box)
         al.setContentsMargins(0, 0, 0, 0)
@@ -148,6 +158,7 @@ class ChatPanel(QWidget):
         lay.addWidget(split, 3)
         lay.addWidget(self.saw, 1)
 
+        self.refresh_adapters()
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush)
@@ -176,6 +187,10 @@ class ChatPanel(QWidget):
                 self._generator = load_generator(
                     settings.model_path or None, settings.gen_settings()
                 )
+            wanted = adapter_stack(settings)
+            if self._generator.adapters != wanted:
+                op.progress.emit(("status", "Switching the adapter…"))
+                self._generator.set_adapters(wanted)
             session = self._sessions.get(name)
             if session is None:
                 if self._store is None:
@@ -212,6 +227,44 @@ class ChatPanel(QWidget):
             self._sessions.clear()
 
         self._executor.submit(Operation(drop))
+
+    # -- adapters ----------------------------------------------------------------------
+
+    def refresh_adapters(self) -> None:
+        """List the adapters in Folio's adapters folder; keep the chosen one selected."""
+        self.adapter_box.clear()
+        self.adapter_box.addItem("No adapter", "")
+        folder = adapters_dir(self.library.home)
+        for path in sorted(folder.glob("*.gguf")) if folder.is_dir() else []:
+            try:
+                info = adapter_info(path)
+            except FolioError:
+                continue
+            kind = {"cpt": "CPT", "ift": "IFT"}.get(info.kind, "LoRA")
+            self.adapter_box.addItem(f"Adapter: {info.title} ({kind})", str(path))
+        index = self.adapter_box.findData(self.settings.adapter)
+        self.adapter_box.setCurrentIndex(max(0, index))
+
+    def _adapter_chosen(self, index: int) -> None:
+        self.use_adapter(str(self.adapter_box.itemData(index) or ""))
+
+    def use_adapter(self, path: str) -> None:
+        """Chat with this adapter from the next question on ("" = the plain model)."""
+        if path:
+            try:
+                adapter_stack_of(Path(path))
+            except FolioError as exc:
+                self.notice.setText(str(exc))
+                self.adapter_box.setCurrentIndex(max(0, self.adapter_box.findData("")))
+                return
+        self.settings.adapter = path
+        try:
+            save_settings(self.library.home, self.settings)
+        except OSError as exc:
+            self.notice.setText(f"The choice could not be saved: {exc.strerror or exc}")
+        self.refresh_adapters()
+        name = Path(path).stem if path else "no adapter"
+        self.notice.setText(f"Next answers use {name}.")
 
     def stop(self) -> None:
         if self._op is not None:
@@ -457,3 +510,15 @@ def _answer_html(answer: Answer) -> str:
             f"[{n}]", f'<b style="color:{STATUS_COLOUR[st]}">[{n}]{STATUS_MARK[st]}</b>'
         )
     return text
+
+
+def adapters_dir(home: Path) -> Path:
+    """Where the Tune tab writes adapters (the chat's adapter list reads it)."""
+    return home / "adapters"
+
+
+def adapter_stack(settings: Settings) -> list[tuple[Path, float]]:
+    """The adapters to load for the chosen one (the ones it was trained on top of first)."""
+    if not settings.adapter:
+        return []
+    return [(p, settings.adapter_scale) for p in adapter_stack_of(Path(settings.adapter))]

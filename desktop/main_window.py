@@ -5,6 +5,7 @@ Layout and wiring only; every engine call runs in an Operation on the index exec
 
 from __future__ import annotations
 
+import html
 import logging
 import shutil
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from .compare_panel import ComparePanel
 from .settings import Settings, load_settings, load_window_state, save_window_state
 from .settings_dialog import SettingsDialog
 from .tasks import Executor, Operation
+from .tune_panel import TunePanel
 from .viewer import SourceViewer
 
 DEFAULT_COLLECTION = "My documents"
@@ -116,6 +118,13 @@ class MainWindow(QMainWindow):
         self.dismiss_failures = QPushButton("Dismiss")
         self.dismiss_failures.hide()
         self.dismiss_failures.clicked.connect(self._hide_failures)
+        # Repairs made at start (a damaged collection rebuilt): shown here, never as a dialog.
+        self.notice_label = QLabel("")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("color: #8a5a00; padding: 4px;")
+        self.notice_label.linkActivated.connect(lambda _link: self.notice_label.hide())
+        self.notice_label.hide()
+        self._notices: list[str] = []
 
         self.settings = load_settings(library.home)
         self.chat = ChatPanel(
@@ -139,6 +148,18 @@ class MainWindow(QMainWindow):
             lambda: self.settings,
         )
         self.tabs.addTab(self.compare, "Compare")
+        self.tune_executor = Executor("folio-tune")
+        self.tune = TunePanel(
+            library,
+            self.current_collection,
+            lambda: self.settings,
+            self.tune_executor,
+            self.index_executor,
+        )
+        self.tune.adapter_ready.connect(lambda _p: self.chat.refresh_adapters())
+        self.tune.use_in_chat.connect(self._use_adapter_in_chat)
+        self.tune.embedder_ready.connect(self.reembed_with)
+        self.tabs.addTab(self.tune, "Tune")
 
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -149,6 +170,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.cancel_button)
         rl.addLayout(bar)
+        rl.addWidget(self.notice_label)
         fail_bar = QHBoxLayout()
         fail_bar.addWidget(self.failures_title, 1)
         fail_bar.addWidget(self.dismiss_failures)
@@ -359,6 +381,8 @@ class MainWindow(QMainWindow):
                 op.progress.emit(("pending", name, found))
                 return coll.index(paths, op.progress.emit, op.cancel)
             finally:
+                if coll.repairs:  # e.g. a damaged vector file rebuilt
+                    op.progress.emit(("notices", name, list(coll.repairs)))
                 coll.close()
 
         op = Operation(work)
@@ -379,7 +403,10 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, p: Progress | tuple[str, str, list[str]]) -> None:
         if isinstance(p, tuple):
-            _kind, name, files = p
+            kind, name, files = p
+            if kind == "notices":
+                self._show_notices(files)
+                return
             self._pending_files[name] = {Path(f).name for f in files}
             if self.current_collection() is None:  # a first drop: show its collection now
                 self._pending_select = name
@@ -437,6 +464,17 @@ class MainWindow(QMainWindow):
         for w in (self.failures, self.failures_title, self.dismiss_failures):
             w.hide()
 
+    def _show_notices(self, notices: list[str]) -> None:
+        new = [n for n in notices if n and n not in self._notices]
+        if not new:
+            return
+        self._notices.extend(new)
+        for n in new:
+            log.warning("%s", n)
+        lines = "<br>".join(html.escape(n, quote=False) for n in self._notices)
+        self.notice_label.setText(f'{lines} <a href="dismiss">Dismiss</a>')
+        self.notice_label.show()
+
     # -- folder watching ----------------------------------------------------------------
 
     def refresh_watch(self) -> None:
@@ -444,20 +482,29 @@ class MainWindow(QMainWindow):
         made while Folio was closed are picked up."""
         library = self.library
 
-        def work(_op: Operation) -> tuple[dict[str, list[Path]], list[str]]:
+        def work(_op: Operation) -> tuple[dict[str, list[Path]], list[str], dict[str, str]]:
             roots: dict[str, list[Path]] = {}
+            rebuilt: dict[str, str] = {}  # collections rebuilt after damage, to index again
             for name in library.names():
                 with library.open(name) as coll:
                     roots[name] = [Path(r) for r in coll.roots()]
+                    if coll.rebuilt_notice:
+                        rebuilt[name] = coll.rebuilt_notice
             problems = self.watcher.set_roots([r for rs in roots.values() for r in rs])
-            return roots, problems
+            return roots, problems, rebuilt
 
         op = Operation(work)
         op.succeeded.connect(self._on_watch_roots)
         self.read_executor.submit(op)
 
-    def _on_watch_roots(self, result: tuple[dict[str, list[Path]], list[str]]) -> None:
-        self._roots, _problems = result
+    def _on_watch_roots(
+        self, result: tuple[dict[str, list[Path]], list[str], dict[str, str]]
+    ) -> None:
+        self._roots, _problems, rebuilt = result
+        for name, notice in rebuilt.items():
+            if notice not in self._notices:  # once per app run; indexing then clears it
+                self._show_notices([notice])
+                self.queue_index(name)
         if not self._caught_up:
             self._caught_up = True
             for name, roots in self._roots.items():
@@ -534,12 +581,38 @@ class MainWindow(QMainWindow):
         except OSError:
             log.warning("window state not saved", exc_info=True)
 
+    # -- tuning -------------------------------------------------------------------------
+
+    def _use_adapter_in_chat(self, path: str) -> None:
+        self.chat.use_adapter(path)
+        self.tabs.setCurrentWidget(self.chat)
+
+    def reembed_with(self, name: str, model_dir: str) -> Operation:
+        """Re-embed a collection with its tuned embedding model (the user accepted it)."""
+        library = self.library
+
+        def work(op: Operation) -> int:
+            with library.open(name) as coll:
+                return int(coll.reembed(cancel=op.cancel, model_dir=Path(model_dir)))
+
+        op = Operation(work)
+        op.succeeded.connect(
+            lambda n: self.status_label.setText(
+                f"'{name}' now searches with its tuned model ({n} passages re-embedded)."
+            )
+        )
+        op.failed.connect(self.status_label.setText)
+        self.status_label.setText(f"Re-embedding '{name}' with its tuned model…")
+        return self.index_executor.submit(op)
+
     def closeEvent(self, event: object) -> None:
         self._save_window_state()
         self.compare.shutdown()
         self.viewer.close()
         self.watcher.stop()
         self.chat.shutdown()
+        self.tune.stop()
+        self.tune_executor.shutdown()
         self.model_executor.shutdown()
         self.index_executor.shutdown()
         self.read_executor.shutdown()

@@ -282,6 +282,61 @@ def _text_pool() -> tuple[list[str], list[str]]:
     return words, questions
 
 
+def covid_qa_pairs(n: int) -> list[tuple[str, str]]:
+    """(question, answer) pairs from the COVID-QA set in ../shared/corpus (benchmarks only)."""
+    path = REPO.parent / "shared" / "corpus" / "qa" / "covid_qa" / "200423_covidQA.json"
+    if not path.is_file():
+        from .errors import FolioError
+
+        raise FolioError(f"The COVID-QA data set is not at {path}; give a pairs file instead.")
+    pairs: list[tuple[str, str]] = []
+    for paper in json.loads(path.read_text("utf-8"))["data"]:
+        for qa in paper["paragraphs"][0]["qas"]:
+            if qa["answers"] and len(pairs) < n:
+                pairs.append((qa["question"].strip(), qa["answers"][0]["text"].strip()))
+    return pairs
+
+
+def bench_tune(
+    pairs_file: Path | None, n_pairs: int, epochs: int, model: str | None
+) -> dict[str, object]:
+    """Instruction tuning of the chat model on ``n_pairs`` pairs: seconds per step, peak
+    memory of the training process, total time, and the before/after evaluation."""
+    from .generate import default_model_path
+    from .tune.job import TuneJob
+    from .tune.train import TuneSettings, TuneSpec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if pairs_file is None:
+            pairs_file = Path(tmp) / "pairs.jsonl"
+            with pairs_file.open("w", encoding="utf-8") as f:
+                for q, a in covid_qa_pairs(n_pairs):
+                    f.write(json.dumps({"prompt": q, "response": a}) + "\n")
+        spec = TuneSpec(
+            kind="ift",
+            base=str(Path(model) if model else default_model_path()),
+            out=str(Path(tmp) / "bench.gguf"),
+            data=[str(pairs_file)],
+            settings=TuneSettings(epochs=epochs),
+        )
+        t0 = time.perf_counter()
+        result = TuneJob("ift", spec).run()
+        wall = time.perf_counter() - t0
+    return {
+        "pairs_trained": result["examples"],
+        "held_out": result["held_out"],
+        "epochs": epochs,
+        "steps": result["steps"],
+        "seconds_per_step": round(result["seconds_per_step"], 2),
+        "train_seconds": round(result["seconds_per_step"] * result["steps"], 1),
+        "total_seconds_incl_load_and_eval": round(wall, 1),
+        "peak_rss_training_process_mb": round(result["peak_rss_mb"]),
+        "evaluation": result["evaluation"],
+        "first_loss": round(result["losses"][0], 3),
+        "last_loss": round(result["losses"][-1], 3),
+    }
+
+
 def run_bench(args: argparse.Namespace) -> int:
     if args.what == "index":
         result = bench_index([Path(p) for p in args.paths])
@@ -292,6 +347,10 @@ def run_bench(args: argparse.Namespace) -> int:
         # The window's figures come from the desktop package, in its own process: the engine
         # never imports Qt.
         return subprocess.call([sys.executable, "-m", "desktop.bench"], cwd=REPO)
+    elif args.what == "tune":
+        result = bench_tune(
+            Path(args.paths[0]) if args.paths else None, args.pairs, args.epochs, args.model
+        )
     elif args.what == "answer":
         from .bench_answer import bench_answer
 

@@ -143,6 +143,7 @@ def plan_prompt(
     edge_ordering: bool = True,
     with_collection: bool = False,
     max_prompt_tokens: int | None = None,
+    plain: bool = False,
 ) -> PromptPlan:
     """Fit system + history + sources + question into ``n_ctx`` minus the answer reserve.
 
@@ -158,7 +159,7 @@ def plan_prompt(
 
     # 1. The fixed part: system message and question, no sources, no history.
     def fixed_len(sys_msg: ChatMessage, q: str) -> int:
-        return len(model.prompt_tokens([sys_msg, user_message(q, [], with_collection)]))
+        return len(model.prompt_tokens([sys_msg, user_message(q, [], with_collection, plain)]))
 
     question_truncated = False
     base = fixed_len(system, question)
@@ -238,10 +239,10 @@ def plan_prompt(
             if verbatim and turn.sent is not None:
                 messages.append(turn.sent)
             else:
-                messages.append(user_message(turn.question, [], with_collection))
+                messages.append(user_message(turn.question, [], with_collection, plain))
             messages.append(ChatMessage("assistant", (Segment(turn.answer),)))
         sources = [(i, item[1], item[2]) for i, item in numbered]
-        messages.append(user_message(question, sources, with_collection))
+        messages.append(user_message(question, sources, with_collection, plain))
         tokens = model.prompt_tokens(messages)
         over = len(tokens) > limit or (
             len(tokens) > cap and (kept_turns or chosen) and len(tokens) > base

@@ -10,17 +10,26 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from .budget import CutSource, IncludedSource, PromptPlan, Turn, plan_prompt
 from .citations import Citation, cite
-from .errors import FolioError
+from .errors import FolioError, StorageError
 from .generate.base import GenerationStats, Generator
 from .history import ChatStore
 from .library import Collection
 from .progress import CancelToken
-from .prompts import ChatMessage, Preset, Segment, defuse, get_preset, system_message
+from .prompts import (
+    CHAT_RULES,
+    ChatMessage,
+    Preset,
+    Segment,
+    defuse,
+    get_preset,
+    system_message,
+)
 from .types import DocumentGroup, Hit
 
 _DOC_NOUNS = (
@@ -61,6 +70,7 @@ class AskOptions:
     exhaustive: bool | None = None  # None: detect from the question
     summarise_each: bool = False  # exhaustive mode: one line per document by the model
     max_answer_tokens: int | None = None  # None: the generator's setting
+    retrieval: bool = True  # False: chat with the model alone, no documents
 
 
 @dataclass
@@ -187,8 +197,9 @@ class ChatSession:
         generator: Generator,
         store: ChatStore | None = None,
         session_id: int | None = None,
+        home: Path | None = None,
     ) -> None:
-        if not collections:
+        if not collections and home is None:
             raise FolioError("Choose at least one collection to ask.")
         self.collections = list(collections)
         self.generator = generator
@@ -197,8 +208,8 @@ class ChatSession:
         self.history: list[Turn] = []
         if store is not None and session_id is not None:
             self.history = [t.as_turn() for t in store.turns(session_id)]
-        self._home = collections[0].library.home
-        self._embedder = collections[0].library.embedder
+        self._home = home if home is not None else collections[0].library.home
+        self._library = collections[0].library if collections else None
 
     # -- retrieval ---------------------------------------------------------------------
 
@@ -211,7 +222,9 @@ class ChatSession:
         return hits[:k]
 
     def _similarity(self, sentences: Sequence[str], passages: Sequence[str]) -> np.ndarray:
-        vecs = self._embedder.embed(list(sentences) + list(passages))
+        if self._library is None:  # no collections: fall back to word overlap alone
+            return np.zeros((len(sentences), len(passages)), dtype=np.float32)
+        vecs = self._library.embedder.embed(list(sentences) + list(passages))
         a, b = vecs[: len(sentences)], vecs[len(sentences) :]
         return np.asarray(a @ b.T, dtype=np.float32)
 
@@ -230,7 +243,9 @@ class ChatSession:
             raise FolioError("Type a question first.")
         preset = get_preset(self._home, opts.preset)
         topic = exhaustive_topic(question)
-        if opts.exhaustive or (opts.exhaustive is None and topic):
+        if not opts.retrieval or not self.collections:
+            answer = self._ask_plain(question, opts, cancel, on_evidence, on_token)
+        elif opts.exhaustive or (opts.exhaustive is None and topic):
             answer = self._ask_exhaustive(
                 question, topic or question, opts, cancel, on_evidence, on_token
             )
@@ -307,6 +322,57 @@ class ChatSession:
             model=gen.name,
             plan=plan,
             dropped_markers=cited.dropped_markers,
+            raw_text=generation.text,
+        )
+
+    def _ask_plain(
+        self,
+        question: str,
+        opts: AskOptions,
+        cancel: CancelToken | None,
+        on_evidence: EvidenceCallback | None,
+        on_token: TokenCallback | None,
+    ) -> Answer:
+        """The model alone, no documents: for general questions and for trying an adapter."""
+        gen = self.generator
+        plan = plan_prompt(
+            gen,
+            system=ChatMessage("system", (Segment(CHAT_RULES),)),
+            question=question,
+            hits=[],
+            history=self.history,
+            n_ctx=gen.n_ctx,
+            max_answer_tokens=opts.max_answer_tokens or gen.settings.max_answer_tokens,
+            plain=True,
+        )
+        if on_evidence is not None:
+            on_evidence(Evidence(question, "chat", [], [], plan, 0.0))
+        generation = gen.generate(plan.tokens, cancel, max_tokens=plan.reserve)
+        for piece in generation:
+            if on_token is not None:
+                on_token(piece)
+        notices = [*plan.notes, "Answered by the model alone, without your documents."]
+        stop = generation.stats.stop
+        if stop == "loop":
+            notices.append("The model started repeating itself, so Folio stopped it.")
+        elif stop == "length":
+            notices.append("The answer reached the length limit and may be cut short.")
+        elif stop == "cancelled":
+            notices.append("Stopped.")
+        return Answer(
+            question=question,
+            mode="chat",
+            text=generation.text,
+            citations=[],
+            included=[],
+            cut=[],
+            documents=[],
+            stop=stop,
+            notices=notices,
+            retrieval_ms=0.0,
+            stats=generation.stats,
+            model=gen.name,
+            plan=plan,
             raw_text=generation.text,
         )
 
@@ -420,9 +486,14 @@ class ChatSession:
         turn = Turn(answer.question, answer.raw_text, sent)
         self.history.append(turn)
         if self.store is not None:
-            if self.session_id is None:
-                self.session_id = self.store.create_session([c.name for c in self.collections])
-            self.store.add_turn(
-                self.session_id, answer.question, answer.raw_text, sent, answer.to_json()
-            )
+            try:
+                if self.session_id is None:
+                    self.session_id = self.store.create_session(
+                        [c.name for c in self.collections]
+                    )
+                self.store.add_turn(
+                    self.session_id, answer.question, answer.raw_text, sent, answer.to_json()
+                )
+            except StorageError as exc:  # the answer is still shown, with the reason
+                answer.notices.append(str(exc))
         answer.session_id = self.session_id

@@ -223,9 +223,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_reembed(args: argparse.Namespace) -> int:
     lib = _library(args)
+    model = Path(args.model).expanduser() if args.model else None
     with lib.open(args.collection) as coll:
-        n = coll.reembed()
-    print(f"Re-embedded {n} chunks of '{args.collection}' with {lib.embedder.name}.")
+        n = coll.reembed(model_dir=model)
+        name = coll.embed_model
+    print(f"Re-embedded {n} chunks of '{args.collection}' with {name}.")
     return 0
 
 
@@ -256,17 +258,124 @@ def _gen_settings(args: argparse.Namespace) -> Any:
     return gs
 
 
+def _adapters(specs: Sequence[str] | None) -> list[tuple[Path, float]]:
+    """--adapter PATH or PATH@SCALE, repeatable (stacked in the order given)."""
+    out = []
+    for spec in specs or []:
+        path, _, scale = spec.rpartition("@") if "@" in spec else (spec, "", "1")
+        try:
+            value = float(scale)
+        except ValueError as exc:
+            raise FolioError(f"--adapter {spec}: the scale after @ must be a number.") from exc
+        out.append((Path(path).expanduser(), value))
+    return out
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .generate import default_model_path
+    from .tune.job import TuneJob
+    from .tune.train import TuneSettings, TuneSpec
+
+    lib = _library(args)
+    if not args.data and not args.collection:
+        raise FolioError("Give the training data with --data PATH or --collection NAME.")
+    out = Path(args.out).expanduser().resolve()
+    human = not args.json
+
+    def on_event(e: dict[str, Any]) -> None:
+        if not human:
+            return
+        if e["type"] == "stage":
+            print(f"{e['text']} ...", file=sys.stderr, flush=True)
+        elif e["type"] == "data":
+            print(f"{e['examples']} training examples, {e['held_out']} held out", file=sys.stderr)
+            for err in e["errors"]:
+                print(f"  skipped {err}", file=sys.stderr)
+        elif e["type"] == "step":
+            eta = int(e["eta_s"])
+            sys.stderr.write(
+                f"\rstep {e['step']}/{e['steps']} epoch {e['epoch']} loss {e['loss']:.4f} "
+                f"ETA {eta // 60}:{eta % 60:02d}   "
+            )
+            if e["step"] == e["steps"]:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    if args.kind == "embed":
+        from .embed import default_embed_model_path
+        from .tune.embed import EmbedTuneSpec
+
+        coll = lib.open(args.collection) if args.collection else None
+        base = coll.embedder if coll is not None else lib.embedder
+        espec = EmbedTuneSpec(
+            base=str(getattr(base, "model_dir", None) or default_embed_model_path()),
+            out=str(out),
+            pairs_file=str(Path(args.data).expanduser()) if args.data else "",
+            store=str(coll.path / "store.sqlite3") if coll is not None else "",
+            generator=str(Path(args.base).expanduser() if args.base else default_model_path()),
+            epochs=args.epochs or 1,
+        )
+        job = TuneJob("embed", espec)
+    else:
+        texts: list[str] = []
+        data: list[str] = []
+        if args.data:
+            data = [str(Path(args.data).expanduser())]
+        elif args.kind == "cpt":
+            with lib.open(args.collection) as coll:
+                texts = coll.texts()
+        else:
+            raise FolioError("Instruction tuning needs a file of pairs: --data PATH.")
+        settings = TuneSettings()
+        if args.epochs:
+            settings.epochs = args.epochs
+        spec = TuneSpec(
+            kind=args.kind,
+            base=str(Path(args.base).expanduser() if args.base else default_model_path()),
+            out=str(out),
+            data=data,
+            texts=texts,
+            on_top_of=[str(Path(p).expanduser().resolve()) for p in args.on_top_of or []],
+            settings=settings,
+        )
+        job = TuneJob(args.kind, spec)
+    result = job.run(on_event)
+    if args.kind == "embed" and args.use and args.collection:
+        with lib.open(args.collection) as coll:
+            n = coll.reembed(model_dir=out)
+        result["reembedded_chunks"] = n
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"Wrote {result.get('adapter') or result.get('model_dir')}")
+    for row in result["evaluation"]:
+        print(f"  {row['metric']}: {row['before']} -> {row['after']}")
+    print(
+        f"{result['steps']} steps, {result['seconds_per_step']:.2f} s/step, "
+        f"{result['seconds']:.0f} s in all, peak memory {result['peak_rss_mb']:.0f} MB"
+    )
+    if args.kind == "embed" and not args.use:
+        print(
+            "To use it: folio reembed --collection NAME --model "
+            f"{out} (the collection is re-embedded with the tuned model)."
+        )
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from .chat import AskOptions, ChatSession
     from .generate import load_generator
     from .history import ChatStore
 
     lib = _library(args)
-    collections = [lib.open(name) for name in args.collection]
-    generator = load_generator(args.model, _gen_settings(args))
+    if not args.collection and not args.no_retrieval:
+        raise FolioError("Name a collection with --collection, or use --no-retrieval.")
+    collections = [] if args.no_retrieval else [lib.open(name) for name in args.collection]
+    generator = load_generator(args.model, _gen_settings(args), _adapters(args.adapter))
     store = ChatStore(lib.home)
-    session = ChatSession(collections, generator, store, args.session)
+    session = ChatSession(collections, generator, store, args.session, home=lib.home)
     opts = AskOptions(
+        retrieval=not args.no_retrieval,
         k=args.k,
         preset=args.preset,
         edge_ordering=not args.no_edge_order,
@@ -384,12 +493,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("reembed", help="re-embed a collection with the current embedding model")
     r.add_argument("--collection", "-c", required=True)
+    r.add_argument("--model", help="a tuned embedding model folder (from `folio tune embed`)")
     r.set_defaults(func=cmd_reembed)
 
     a = sub.add_parser("ask", help="ask a question; the answer cites its sources")
     a.add_argument("question")
+    a.add_argument("--collection", "-c", action="append", help="repeat to ask several")
+    a.add_argument("--no-retrieval", action="store_true", help="the model alone, no documents")
     a.add_argument(
-        "--collection", "-c", action="append", required=True, help="repeat to ask several"
+        "--adapter", action="append", help="a GGUF LoRA adapter, PATH or PATH@SCALE; repeatable"
     )
     a.add_argument("--model", help="a .gguf model file (default: the bundled SmolLM2-135M)")
     a.add_argument("--preset", default="answer", help="answer | summarise | extract | yours")
@@ -416,14 +528,28 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="start the desktop app")
     g.set_defaults(func=cmd_gui)
 
+    t = sub.add_parser("tune", help="train a LoRA adapter or tune the embedding model")
+    t.add_argument("kind", choices=["cpt", "ift", "embed"])
+    t.add_argument("--data", help="pairs (JSONL/CSV) for ift/embed; a text file or folder for cpt")
+    t.add_argument("--collection", "-c", help="cpt: train on its documents; embed: tune for it")
+    t.add_argument("--out", required=True, help="the adapter file (.gguf) or model folder")
+    t.add_argument("--base", help="the .gguf model (default: the bundled SmolLM2-135M)")
+    t.add_argument("--on-top-of", dest="on_top_of", action="append", help="a CPT adapter")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--use", action="store_true", help="embed: re-embed the collection with it")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_tune)
+
     b = sub.add_parser("bench", help="measure indexing, query and answer speed and quality")
-    b.add_argument("what", choices=["index", "query", "answer", "gui"])
+    b.add_argument("what", choices=["index", "query", "answer", "gui", "tune"])
     b.add_argument("paths", nargs="*")
     b.add_argument("--out", help="write the figures as JSON here")
     b.add_argument("--sizes", default="1000,10000,100000")
     b.add_argument("--questions", type=int, default=25, help="answer: questions per data set")
     b.add_argument("--model", help="answer: a .gguf model (default: the bundled one)")
     b.add_argument("--parts", default="speed,kv,quality", help="answer: which figures")
+    b.add_argument("--pairs", type=int, default=50, help="tune: pairs from COVID-QA")
+    b.add_argument("--epochs", type=int, default=3, help="tune: epochs")
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import json
+import logging
 import os
 import re
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from .embed.base import Embedder
 from .errors import CollectionError, EmbeddingModelMismatch, FolioError, IndexCorrupted
 from .index.ann import VectorIndex
 from .index.indexer import Indexer, IndexSettings
-from .index.store import DocRow, Store
+from .index.store import DocRow, Store, storage_errors
 from .paths import collections_dir
 from .progress import CancelToken, ProgressCallback
 from .retrieve import EXHAUSTIVE_THRESHOLD, Retriever, SearchOptions
@@ -26,6 +29,9 @@ from .types import DocumentGroup, Hit, IndexReport
 
 _STORE = "store.sqlite3"
 _VECTORS = "vectors.hnsw"
+_SIDECAR = "collection.json"  # the settings, kept outside SQLite to rebuild a damaged store
+_REBUILT = "rebuilt_notice"  # meta key: set when the store was rebuilt, until re-indexed
+log = logging.getLogger("folio.library")
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,10 @@ class Library:
         self.home.mkdir(parents=True, exist_ok=True)
         collections_dir(self.home).mkdir(exist_ok=True)
         self._embedder = embedder
+        self._extra_embedders: dict[str, Embedder] = {}
         self._embedder_lock = threading.Lock()
+        self._open_lock = threading.Lock()
+        self._checked: set[Path] = set()  # collection folders whose database was checked
 
     # -- embedder -----------------------------------------------------------------------
 
@@ -62,30 +71,63 @@ class Library:
                 self._embedder = load_embedder(self.config.embed_model)
             return self._embedder
 
+    def embedder_at(self, model_dir: Path) -> Embedder:
+        """A collection's own (fine-tuned) embedding model, loaded once and kept."""
+        key = str(Path(model_dir).resolve())
+        with self._embedder_lock:
+            if key not in self._extra_embedders:
+                from .embed import load_embedder
+
+                self._extra_embedders[key] = load_embedder(Path(key))
+            return self._extra_embedders[key]
+
     # -- collections --------------------------------------------------------------------
 
     def _dirs(self) -> list[Path]:
         root = collections_dir(self.home)
         return sorted(p for p in root.iterdir() if (p / _STORE).exists())
 
-    def names(self) -> list[str]:
+    def _open_store(self, d: Path) -> tuple[Store, str]:
+        """Open a collection's database; the first time in this Library, check it and rebuild
+        it from collection.json when it is damaged. Returns the store and a notice for the
+        user ('' when nothing was repaired)."""
+        notice = ""
+        with self._open_lock:
+            if d not in self._checked:
+                problem = _damage(d)
+                if problem:
+                    notice = _rebuild_store(d, problem)
+                self._checked.add(d)
+        store = Store(d / _STORE)
+        store.on_settings_changed = lambda: _write_sidecar(d, store)
+        if not (d / _SIDECAR).exists():  # a collection from before the settings file
+            _write_sidecar(d, store)
+        return store, notice
+
+    def _named_dirs(self) -> list[tuple[Path, str]]:
+        """(folder, name) of every collection. One collection that cannot be opened (even after
+        a rebuild) is listed under its saved or folder name, never stops the listing."""
         out = []
         for d in self._dirs():
-            store = Store(d / _STORE)
             try:
-                out.append(store.get_meta("name") or d.name)
-            finally:
-                store.close()
+                store, _notice = self._open_store(d)
+                try:
+                    name = store.get_meta("name")
+                finally:
+                    store.close()
+            except (FolioError, sqlite3.Error, OSError) as exc:
+                log.warning("collection %s cannot be opened: %s", d, exc)
+                name = str((_read_sidecar(d) or {}).get("name") or "")
+            out.append((d, name or d.name))
         return out
 
+    def names(self) -> list[str]:
+        return [name for _d, name in self._named_dirs()]
+
     def _find(self, name: str) -> Path | None:
-        for d in self._dirs():
-            store = Store(d / _STORE)
-            try:
-                if (store.get_meta("name") or d.name).casefold() == name.casefold():
-                    return d
-            finally:
-                store.close()
+        for d, known in self._named_dirs():
+            if known.casefold() == name.casefold():
+                return d
         return None
 
     def create(self, name: str) -> Collection:
@@ -102,7 +144,7 @@ class Library:
             d = root / f"{slug}-{n}"
             n += 1
         d.mkdir()
-        store = Store(d / _STORE)
+        store, _notice = self._open_store(d)
         try:
             store.set_meta("name", name)
             store.set_meta("created_at", str(time.time()))
@@ -130,7 +172,7 @@ class Library:
             raise CollectionError(f"There is no collection named '{old}'.")
         if target is not None and target != d:
             raise CollectionError(f"A collection named '{new}' exists already.")
-        store = Store(d / _STORE)
+        store, _notice = self._open_store(d)
         try:
             store.set_meta("name", new)
         finally:
@@ -148,7 +190,11 @@ class Library:
     def infos(self) -> list[CollectionInfo]:
         out = []
         for d in self._dirs():
-            c = Collection(self, d)
+            try:
+                c = Collection(self, d)
+            except FolioError as exc:  # listed by names(); one bad collection stops nothing
+                log.warning("collection %s cannot be opened: %s", d, exc)
+                continue
             try:
                 out.append(c.info())
             finally:
@@ -162,7 +208,9 @@ class Collection:
     def __init__(self, library: Library, path: Path) -> None:
         self.library = library
         self.path = path
-        self.store = Store(path / _STORE)
+        self.store, repaired = library._open_store(path)
+        # What was repaired while this collection was open, for the app to tell the user.
+        self.repairs: list[str] = [repaired] if repaired else []
         self._ann: VectorIndex | None = None
 
     def __enter__(self) -> Collection:
@@ -186,6 +234,11 @@ class Collection:
     def embed_fingerprint(self) -> str:
         return self.store.get_meta("embed_fingerprint")
 
+    @property
+    def rebuilt_notice(self) -> str:
+        """Set when the database was damaged and rebuilt, until its folders are indexed again."""
+        return self.store.get_meta(_REBUILT)
+
     def info(self) -> CollectionInfo:
         row = self.store.db.execute(
             "SELECT count(*), coalesce(sum(status='failed'), 0) FROM documents"
@@ -208,8 +261,18 @@ class Collection:
 
     # -- the embedding model guard ------------------------------------------------------
 
+    @property
+    def embedder(self) -> Embedder:
+        """The collection's own tuned embedding model when it has one, else the library's.
+        A tuned model folder that has gone missing falls back to the library's model, which
+        the fingerprint check below then refuses with instructions."""
+        own = self.store.get_meta("embed_path")
+        if own and Path(own).is_dir():
+            return self.library.embedder_at(Path(own))
+        return self.library.embedder
+
     def _checked_embedder(self) -> Embedder:
-        emb = self.library.embedder
+        emb = self.embedder
         fp = self.embed_fingerprint
         if fp and fp != emb.fingerprint:
             raise EmbeddingModelMismatch(
@@ -231,6 +294,12 @@ class Collection:
             emb = self._checked_embedder()
             ann = VectorIndex(self.path / _VECTORS, emb.dim)
             if not ann.load():
+                if ann.path.exists():  # there was a file, and it was damaged or incomplete
+                    self.repairs.append(
+                        f"The search index of collection '{self.name}' was damaged and has "
+                        "been rebuilt from its database; nothing was lost."
+                    )
+                    log.warning("%s", self.repairs[-1])
                 ann.rebuild(self.store)
             else:
                 ann.reconcile(self.store)
@@ -262,8 +331,9 @@ class Collection:
         cancel: CancelToken | None = None,
     ) -> IndexReport:
         """Add ``paths`` to the collection (or re-scan its folders) and index what changed."""
-        emb = self._checked_embedder()
-        with self._writer_lock():
+        with storage_errors():
+            emb = self._checked_embedder()
+        with self._writer_lock(), storage_errors():
             if paths:
                 for p in paths:
                     self.store.add_root(os.path.abspath(p))
@@ -281,12 +351,15 @@ class Collection:
                 embed_batch=cfg.embed_batch,
                 embed_streams=cfg.embed_streams,
             )
-            return Indexer(self.store, ann, emb, settings).run(roots, progress, cancel)
+            report = Indexer(self.store, ann, emb, settings).run(roots, progress, cancel)
+            if not paths and not report.cancelled and self.rebuilt_notice:
+                self.store.set_meta(_REBUILT, "")  # its folders are indexed again
+            return report
 
     def remove_root(self, path: Path, cancel: CancelToken | None = None) -> int:
         """Stop following a folder or file: its documents leave the collection."""
         p = os.path.abspath(path)
-        with self._writer_lock():
+        with self._writer_lock(), storage_errors():
             ann = self.ann()
             self.store.remove_root(p)
             n = 0
@@ -306,12 +379,17 @@ class Collection:
             return n
 
     def reembed(
-        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+        self,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        model_dir: Path | None = None,
     ) -> int:
-        """Re-embed every chunk with the library's current embedding model."""
-        emb = self.library.embedder
+        """Re-embed every chunk with the library's current embedding model, or with
+        ``model_dir`` (a model tuned for this collection, which it then keeps using)."""
+        emb = self.library.embedder_at(model_dir) if model_dir else self.library.embedder
+        own = str(Path(model_dir).resolve()) if model_dir else ""
         cancel = cancel or CancelToken()
-        with self._writer_lock():
+        with self._writer_lock(), storage_errors():
             rows = self.store.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
             ids = [r[0] for r in rows]
             vecs = emb.embed(
@@ -329,6 +407,7 @@ class Collection:
                 self.store.set_meta("embed_model", emb.name)
                 self.store.set_meta("embed_fingerprint", emb.fingerprint)
                 self.store.set_meta("embed_dim", str(emb.dim))
+                self.store.set_meta("embed_path", own)
                 self.store.commit()
             except BaseException:
                 self.store.rollback()
@@ -351,6 +430,14 @@ class Collection:
         self, query: str, threshold: float = EXHAUSTIVE_THRESHOLD
     ) -> list[DocumentGroup]:
         return self.retriever().search_all(query, threshold)
+
+    def texts(self) -> list[str]:
+        """The full text of every indexed document, read again from the files (for CPT)."""
+        from .tune.data import load_texts
+
+        paths = [Path(d.path) for d in self.documents() if d.status == "indexed"]
+        texts, _errors = load_texts(paths)
+        return texts
 
     # -- opening sources ----------------------------------------------------------------
 
@@ -379,3 +466,104 @@ class Collection:
             raise IndexCorrupted(f"Collection '{self.name}' database check failed: {result}")
         ann = self.ann()
         return {"chunks": self.store.chunk_count(), "vectors": len(ann)}
+
+
+# -- collection.json and rebuilding a damaged database ------------------------------------
+
+
+def _read_sidecar(d: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((d / _SIDECAR).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_sidecar(d: Path, store: Store) -> None:
+    """Mirror the collection's settings (name, folders, embedding model) to collection.json,
+    atomically. Best effort: the database stays the source of truth, so a failure is logged."""
+    tmp = d / (_SIDECAR + ".tmp")
+    try:
+        data: dict[str, object] = {k: store.get_meta(k) for k in Store.SETTINGS_KEYS}
+        data["roots"] = store.roots()
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, d / _SIDECAR)
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("could not save %s: %s", d / _SIDECAR, exc)
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def _damage(d: Path) -> str:
+    """Why a collection's database cannot be used ('' when it is sound)."""
+    try:
+        store = Store(d / _STORE)
+    except IndexCorrupted as exc:
+        return str(exc)
+    try:
+        with storage_errors():  # locked or unreadable is not damage: that error stands
+            result = store.check_integrity()
+            if result != "ok":
+                return f"integrity check failed: {result}"
+            if not store.get_meta("name") and (_read_sidecar(d) or {}).get("name"):
+                return "the database has lost the collection's settings (empty or replaced)"
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    finally:
+        store.close()
+    return ""
+
+
+def _rebuild_store(d: Path, problem: str) -> str:
+    """Move a damaged database aside and start a fresh one with the collection's settings from
+    collection.json; the stale vector file goes too. Returns the notice for the user."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = d / f"{_STORE}.damaged-{stamp}"
+    n = 2
+    while aside.exists():
+        aside = d / f"{_STORE}.damaged-{stamp}-{n}"
+        n += 1
+    for suffix in ("", "-wal", "-shm"):
+        src = d / (_STORE + suffix)
+        if src.exists():
+            os.replace(src, aside.with_name(aside.name + suffix))
+    # Chunk ids start again at 1: vectors under the old ids would be wrong, not just missing.
+    for name in (_VECTORS, _VECTORS + ".sha256", _VECTORS + ".tmp", _VECTORS + ".sha256.tmp"):
+        (d / name).unlink(missing_ok=True)
+    saved = _read_sidecar(d)
+    name = str((saved or {}).get("name") or d.name)
+    if saved is not None:
+        notice = (
+            f"Collection '{name}' was damaged and has been rebuilt from its folders; "
+            "its documents are being indexed again."
+        )
+    else:
+        notice = (
+            f"Collection '{name}' was damaged and has been rebuilt, but its settings could not "
+            f"be recovered ({_SIDECAR} is missing): add its folders again to index them."
+        )
+    store = Store(d / _STORE)
+    try:
+        store.begin()
+        for key in Store.SETTINGS_KEYS:
+            value = (saved or {}).get(key)
+            if value:
+                store.set_meta(key, str(value))
+        store.set_meta("name", name)
+        roots = (saved or {}).get("roots")
+        for root in roots if isinstance(roots, list) else []:
+            store.add_root(str(root))
+        store.set_meta(_REBUILT, notice)
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+    finally:
+        store.close()
+    log.warning("%s (%s; the damaged database is kept as %s)", notice, problem, aside.name)
+    return notice

@@ -26,6 +26,12 @@ BASE_RULES = (
     "If the sources do not contain the answer, say that you could not find it in the documents."
 )
 
+# The system prompt of a chat with the model alone (no documents). Tuning renders its training
+# examples with this same prompt, so an adapter learns exactly the setting it is used in.
+CHAT_RULES = (
+    "You are Folio, a helpful assistant. Answer the user's message clearly and briefly."
+)
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -106,9 +112,15 @@ def source_parts(number: int, hit: Hit, text: str, with_collection: bool) -> lis
 
 
 def user_message(
-    question: str, sources: Sequence[tuple[int, Hit, str]], with_collection: bool
+    question: str,
+    sources: Sequence[tuple[int, Hit, str]],
+    with_collection: bool,
+    plain: bool = False,
 ) -> ChatMessage:
-    """The question after its sources block (sources: number, hit, text as sent)."""
+    """The question after its sources block (sources: number, hit, text as sent). ``plain``:
+    a chat with the model alone, the message exactly as typed (still without control tokens)."""
+    if plain:
+        return ChatMessage("user", (Segment(question.strip(), trusted=False),))
     parts: list[Segment] = []
     if sources:
         parts.append(Segment(f"{FENCE_OPEN}\n"))

@@ -13,6 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..progress import CancelToken
 from ..prompts import ChatMessage
@@ -143,6 +144,14 @@ class Generator(ABC):
     path: str = ""
     n_ctx: int = 0
     settings: GenSettings
+    adapters: list[tuple[Path, float]]
+
+    def set_adapters(self, adapters: Sequence[tuple[Path, float]]) -> None:
+        """Switch LoRA adapters (path, scale); backends without adapter support refuse."""
+        from ..errors import ModelError
+
+        if adapters:
+            raise ModelError("This model backend cannot use adapters.")
 
     @abstractmethod
     def count(self, text: str) -> int:

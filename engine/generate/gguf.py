@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 from dataclasses import dataclass
@@ -34,8 +35,10 @@ _STRING, _ARRAY = 8, 9
 _KEEP_SUFFIXES = (".context_length", ".block_count")
 _KEEP = {
     "general.architecture", "general.name", "general.type", "general.file_type",
-    "general.size_label", "tokenizer.chat_template", "adapter.type",
+    "general.size_label", "tokenizer.chat_template", "adapter.type", "adapter.lora.alpha",
 }  # fmt: skip
+_KEEP_PREFIXES = ("folio.",)
+_KEEP_SUFFIXES_HEADS = (".attention.head_count", ".attention.head_count_kv")
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,11 @@ def read_metadata(path: Path) -> dict[str, object]:
             for _ in range(n_kv):
                 key = r.string()
                 vtype = int(struct.unpack("<I", r.read(4))[0])
-                keep = key in _KEEP or key.endswith(_KEEP_SUFFIXES)
+                keep = (
+                    key in _KEEP
+                    or key.endswith(_KEEP_SUFFIXES + _KEEP_SUFFIXES_HEADS)
+                    or key.startswith(_KEEP_PREFIXES)
+                )
                 value = r.value(vtype, keep)
                 if keep:
                     meta[key] = value
@@ -156,3 +163,21 @@ def model_info(path: Path, source: str = "") -> ModelInfo:
         has_chat_template=bool(meta.get("tokenizer.chat_template")),
         source=source,
     )
+
+
+def file_fingerprint(path: Path) -> str:
+    """A short id of a model or adapter file's exact bytes, cheap even for many-GB files:
+    its size plus hashes of its first and last MiB (GGUF headers and tensor data differ
+    between any two different models or quantizations)."""
+    h = hashlib.sha256()
+    try:
+        size = path.stat().st_size
+        h.update(str(size).encode())
+        with path.open("rb") as f:
+            h.update(f.read(1 << 20))
+            if size > 2 << 20:
+                f.seek(-(1 << 20), 2)
+                h.update(f.read())
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    return h.hexdigest()[:16]

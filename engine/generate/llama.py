@@ -43,7 +43,12 @@ def resolve_gpu_layers(setting: int) -> int:
 
 
 class LlamaGenerator(Generator):
-    def __init__(self, path: Path, settings: GenSettings | None = None, lora: Path | None = None):
+    def __init__(
+        self,
+        path: Path,
+        settings: GenSettings | None = None,
+        adapters: Sequence[tuple[Path, float]] = (),
+    ):
         self.settings = settings or GenSettings()
         path = Path(path)
         if not path.is_file():
@@ -68,8 +73,6 @@ class LlamaGenerator(Generator):
             "seed": self.settings.seed,
             "verbose": False,
         }
-        if lora is not None:
-            kwargs["lora_path"] = str(lora)
         try:
             with _load_lock:
                 self._llm = llama_cpp.Llama(str(path), **kwargs)
@@ -85,6 +88,47 @@ class LlamaGenerator(Generator):
         self._bos_text = self._token_text(self._llm.token_bos())
         self._eos_text = self._token_text(self._llm.token_eos())
         self._speed: float | None = None
+        self._adapter_handles: dict[tuple[str, int], Any] = {}
+        self.adapters: list[tuple[Path, float]] = []
+        if adapters:
+            self.set_adapters(adapters)
+
+    # -- LoRA adapters -----------------------------------------------------------------------
+
+    def set_adapters(self, adapters: Sequence[tuple[Path, float]]) -> None:
+        """Use these GGUF LoRA adapters (path, scale) from the next answer on; an empty list
+        goes back to the plain model. Each adapter is checked against this model first
+        (``AdapterError`` when it belongs to another base); loaded ones are kept for reuse, so
+        switching back and forth is instant."""
+        import ctypes
+
+        import llama_cpp
+
+        from ..tune.adapter import check_adapter
+
+        handles = []
+        for path, _scale in adapters:
+            path = Path(path)
+            check_adapter(path, Path(self.path), self.info.architecture)
+            key = (str(path.resolve()), path.stat().st_mtime_ns)
+            handle = self._adapter_handles.get(key)
+            if handle is None:
+                with _load_lock:
+                    handle = llama_cpp.llama_adapter_lora_init(
+                        self._llm._model.model, str(path).encode("utf-8")
+                    )
+                if not handle:
+                    raise ModelError(f"llama.cpp could not load the adapter {path.name}.")
+                self._adapter_handles[key] = handle
+            handles.append(handle)
+        n = len(handles)
+        arr = (llama_cpp.llama_adapter_lora_p_ctypes * max(1, n))(*handles)
+        scales = (ctypes.c_float * max(1, n))(*[float(sc) for _p, sc in adapters])
+        if llama_cpp.llama_set_adapters_lora(self._llm._ctx.ctx, arr, n, scales):
+            raise ModelError("llama.cpp refused the adapters.")
+        self.adapters = [(Path(p), float(sc)) for p, sc in adapters]
+        # Cached prompt state was computed with the previous weights.
+        self._llm.reset()
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -232,6 +276,7 @@ class LlamaGenerator(Generator):
     def describe(self) -> dict[str, object]:
         return {
             **self.info.to_json(),
+            "adapters": [{"path": str(p), "scale": sc} for p, sc in self.adapters],
             "n_ctx": self.n_ctx,
             "gpu_layers": self.gpu_layers,
             "gpu_backend": gpu_offload_available(),
