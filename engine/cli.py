@@ -313,7 +313,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             pairs_file=str(Path(args.data).expanduser()) if args.data else "",
             store=str(coll.path / "store.sqlite3") if coll is not None else "",
             generator=str(Path(args.base).expanduser() if args.base else default_model_path()),
-            epochs=args.epochs or 1,
+            epochs=args.epochs or 2,
         )
         job = TuneJob("embed", espec)
     else:

@@ -18,7 +18,13 @@ from pathlib import Path
 
 from .config import EngineConfig
 from .embed.base import Embedder
-from .errors import CollectionError, EmbeddingModelMismatch, FolioError, IndexCorrupted
+from .errors import (
+    CollectionError,
+    EmbeddingModelMismatch,
+    FolioError,
+    IndexCorrupted,
+    StorageError,
+)
 from .index.ann import VectorIndex
 from .index.indexer import Indexer, IndexSettings
 from .index.store import DocRow, Store, storage_errors
@@ -87,17 +93,26 @@ class Library:
         root = collections_dir(self.home)
         return sorted(p for p in root.iterdir() if (p / _STORE).exists())
 
-    def _open_store(self, d: Path) -> tuple[Store, str]:
-        """Open a collection's database; the first time in this Library, check it and rebuild
-        it from collection.json when it is damaged. Returns the store and a notice for the
-        user ('' when nothing was repaired)."""
+    def _open_store(self, d: Path, deep: bool = True) -> tuple[Store, str]:
+        """Open a collection's database, rebuilding it from collection.json when it is damaged:
+        one that cannot be opened is caught on every open, ``PRAGMA quick_check`` runs on the
+        first ``deep`` open in this Library (listing stays cheap). Returns the store and a
+        notice for the user ('' when nothing was repaired)."""
         notice = ""
         with self._open_lock:
             if d not in self._checked:
-                problem = _damage(d)
+                problem = _damage(d, deep)
                 if problem:
-                    notice = _rebuild_store(d, problem)
-                self._checked.add(d)
+                    try:
+                        notice = _rebuild_store(d, problem)
+                    except OSError as exc:
+                        raise StorageError(
+                            f"The collection database in '{d}' is damaged ({problem}) and "
+                            f"could not be rebuilt ({exc.strerror or exc}). Free some disk "
+                            "space or check the folder's permissions, then start Folio again."
+                        ) from exc
+                if deep or problem:
+                    self._checked.add(d)
         store = Store(d / _STORE)
         store.on_settings_changed = lambda: _write_sidecar(d, store)
         if not (d / _SIDECAR).exists():  # a collection from before the settings file
@@ -110,7 +125,7 @@ class Library:
         out = []
         for d in self._dirs():
             try:
-                store, _notice = self._open_store(d)
+                store, _notice = self._open_store(d, deep=False)
                 try:
                     name = store.get_meta("name")
                 finally:
@@ -482,7 +497,7 @@ def _read_sidecar(d: Path) -> dict[str, object] | None:
 def _write_sidecar(d: Path, store: Store) -> None:
     """Mirror the collection's settings (name, folders, embedding model) to collection.json,
     atomically. Best effort: the database stays the source of truth, so a failure is logged."""
-    tmp = d / (_SIDECAR + ".tmp")
+    tmp = d / f"{_SIDECAR}.{os.getpid()}-{threading.get_ident()}.tmp"
     try:
         data: dict[str, object] = {k: store.get_meta(k) for k in Store.SETTINGS_KEYS}
         data["roots"] = store.roots()
@@ -499,7 +514,7 @@ def _write_sidecar(d: Path, store: Store) -> None:
             pass
 
 
-def _damage(d: Path) -> str:
+def _damage(d: Path, deep: bool) -> str:
     """Why a collection's database cannot be used ('' when it is sound)."""
     try:
         store = Store(d / _STORE)
@@ -507,7 +522,7 @@ def _damage(d: Path) -> str:
         return str(exc)
     try:
         with storage_errors():  # locked or unreadable is not damage: that error stands
-            result = store.check_integrity()
+            result = store.check_integrity() if deep else "ok"
             if result != "ok":
                 return f"integrity check failed: {result}"
             if not store.get_meta("name") and (_read_sidecar(d) or {}).get("name"):

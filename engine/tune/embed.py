@@ -38,9 +38,9 @@ class EmbedTuneSpec:
     generator: str = ""  # GGUF model that writes the questions
     n_generate: int = 200
     extra_passages: list[str] = field(default_factory=list)  # distractors for recall@k
-    epochs: int = 1
+    epochs: int = 2
     batch_size: int = 16
-    learning_rate: float = 3e-5
+    learning_rate: float = 1e-4
     held_out: float = 0.2
     k: int = 5
     seed: int = 0

@@ -4,6 +4,7 @@ questions rises, and a collection re-embedded with the tuned model changes its f
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.corpus]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def covid_pairs(papers: int, per_paper: int, width: int = 450) -> list[list[str]]:
-    """(question, the passage around its answer) from the first ``papers`` COVID-QA papers.
-    Passages of one paper are alike (same topic, same words): the hard case for retrieval."""
+def covid_pairs(
+    papers: int, per_paper: int, distractors: int, width: int = 450
+) -> tuple[list[list[str]], list[str]]:
+    """(question, the passage around its answer) from the first ``papers`` COVID-QA papers, and
+    ``distractors`` more passages per paper from random places in it. Passages of one paper are
+    alike (same topic, same words): the hard case for retrieval."""
     path = corpus_path("qa", "covid_qa") / "200423_covidQA.json"
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    rng = random.Random(0)
     pairs: list[list[str]] = []
+    extra: list[str] = []
     for paper in data[:papers]:
         para = paper["paragraphs"][0]
         context = para["context"]
@@ -39,13 +45,16 @@ def covid_pairs(papers: int, per_paper: int, width: int = 450) -> list[list[str]
             hi = context.find(" ", min(len(context), lo + width))
             passage = " ".join(context[lo : hi if hi > 0 else None].split())
             pairs.append([qa["question"].strip(), passage])
-    return pairs
+        for _ in range(distractors):
+            lo = rng.randrange(0, max(1, len(context) - width))
+            extra.append(" ".join(context[lo : lo + width].split()))
+    return pairs, extra
 
 
 def test_embedding_tuning_raises_recall_and_reembeds(
     library: Library, tmp_path: Path
 ) -> None:
-    pairs = covid_pairs(papers=16, per_paper=8)
+    pairs, distractors = covid_pairs(papers=20, per_paper=8, distractors=5)
     assert len(pairs) >= 100
     events: list[dict[str, Any]] = []
     out = tmp_path / "tuned-minilm"
@@ -54,8 +63,8 @@ def test_embedding_tuning_raises_recall_and_reembeds(
             base=str(default_embed_model_path()),
             out=str(out),
             pairs=pairs,
-            epochs=2,
-            learning_rate=5e-5,
+            extra_passages=distractors,
+            held_out=0.4,
             title="MiniLM tuned for COVID papers",
         ),
         events.append,
@@ -65,7 +74,7 @@ def test_embedding_tuning_raises_recall_and_reembeds(
     print("recall@5 before/after:", row)
     assert row["metric"].startswith("Recall@5")
     assert row["after"] > row["before"], row
-    assert result.held_out >= 20 and len(result.losses) == result.steps
+    assert result.held_out >= 40 and len(result.losses) == result.steps
     assert any(e["type"] == "step" for e in events)
 
     # The collection is re-embedded with the tuned model: its fingerprint changes, search works.

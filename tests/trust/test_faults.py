@@ -381,11 +381,13 @@ def _damage_database(path: Path, damage: str) -> None:
         db.write_bytes(os.urandom(100) + raw[100:])  # the header and schema pointer are gone
     elif damage == "truncated":
         db.write_bytes(raw[: len(raw) // 2])
+    elif damage == "page":  # opens and reads fine; only PRAGMA quick_check finds it
+        db.write_bytes(raw[:-4096] + b"\xa5" * 4096)
     else:  # "empty": what a crash mid-copy or a full disk can leave
         db.write_bytes(b"")
 
 
-@pytest.mark.parametrize("damage", ["garbage", "header", "truncated", "empty"])
+@pytest.mark.parametrize("damage", ["garbage", "header", "truncated", "page", "empty"])
 def test_damaged_database_is_rebuilt_with_its_settings(
     damage: str, built: tuple[Library, Path, Path], embedder
 ) -> None:  # type: ignore[no-untyped-def]
