@@ -39,7 +39,7 @@ from engine.export import answer_markdown, chat_markdown
 from engine.generate import load_generator
 from engine.generate.base import Generator
 from engine.history import SessionInfo
-from engine.tune.adapter import adapter_info
+from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 from engine.types import Hit
 
@@ -234,14 +234,9 @@ class ChatPanel(QWidget):
         """List the adapters in Folio's adapters folder; keep the chosen one selected."""
         self.adapter_box.clear()
         self.adapter_box.addItem("No adapter", "")
-        folder = adapters_dir(self.library.home)
-        for path in sorted(folder.glob("*.gguf")) if folder.is_dir() else []:
-            try:
-                info = adapter_info(path)
-            except FolioError:
-                continue
+        for info in list_adapters(adapters_dir(self.library.home)):
             kind = {"cpt": "CPT", "ift": "IFT"}.get(info.kind, "LoRA")
-            self.adapter_box.addItem(f"Adapter: {info.title} ({kind})", str(path))
+            self.adapter_box.addItem(f"Adapter: {info.title} ({kind})", str(info.path))
         index = self.adapter_box.findData(self.settings.adapter)
         self.adapter_box.setCurrentIndex(max(0, index))
 

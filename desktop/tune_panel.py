@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from engine import Library
 from engine.errors import FolioError
 from engine.generate import default_model_path
-from engine.tune.adapter import adapter_info
+from engine.tune.adapter import list_adapters
 from engine.tune.train import TuneSettings
 
 from .chat_panel import adapters_dir
@@ -216,14 +216,9 @@ class TunePanel(QWidget):
         self.base_label.setText(base.name)
         self.on_top_of.clear()
         self.on_top_of.addItem("Nothing (the base model)", "")
-        folder = adapters_dir(self.library.home)
-        for path in sorted(folder.glob("*.gguf")) if folder.is_dir() else []:
-            try:
-                info = adapter_info(path)
-            except FolioError:
-                continue
+        for info in list_adapters(adapters_dir(self.library.home)):
             if info.kind == "cpt":
-                self.on_top_of.addItem(f"{info.title} (CPT)", str(path))
+                self.on_top_of.addItem(f"{info.title} (CPT)", str(info.path))
         if self.on_top_of.count() > 1 and self.current_kind() == "ift":
             self.on_top_of.setCurrentIndex(1)  # CPT first, then IFT: the recommended order
 

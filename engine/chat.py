@@ -179,6 +179,20 @@ class Answer:
         }
 
 
+def stop_notices(stop: str) -> list[str]:
+    """What the person is told about how an answer ended (nothing when it ended normally)."""
+    if stop == "loop":
+        return [
+            "The model started repeating itself, so Folio stopped it. The answer is kept up "
+            "to the point where it began to repeat."
+        ]
+    if stop == "length":
+        return ["The answer reached the length limit and may be cut short."]
+    if stop == "cancelled":
+        return ["Stopped."]
+    return []
+
+
 TokenCallback = Callable[[str], None]
 EvidenceCallback = Callable[[Evidence], None]
 
@@ -293,15 +307,7 @@ class ChatSession:
                 on_token(piece)
         notices = list(plan.notes)
         stop = generation.stats.stop
-        if stop == "loop":
-            notices.append(
-                "The model started repeating itself, so Folio stopped it. The answer is kept up "
-                "to the point where it began to repeat."
-            )
-        elif stop == "length":
-            notices.append("The answer reached the length limit and may be cut short.")
-        elif stop == "cancelled":
-            notices.append("Stopped.")
+        notices += stop_notices(stop)
         if plan.cut:
             notices.append(f"{len(plan.cut)} retrieved passage(s) did not fit and were left out.")
         if not hits:
@@ -353,12 +359,7 @@ class ChatSession:
                 on_token(piece)
         notices = [*plan.notes, "Answered by the model alone, without your documents."]
         stop = generation.stats.stop
-        if stop == "loop":
-            notices.append("The model started repeating itself, so Folio stopped it.")
-        elif stop == "length":
-            notices.append("The answer reached the length limit and may be cut short.")
-        elif stop == "cancelled":
-            notices.append("Stopped.")
+        notices += stop_notices(stop)
         return Answer(
             question=question,
             mode="chat",

@@ -201,6 +201,17 @@ def check_adapter(path: Path, model_path: Path, model_arch: str) -> AdapterInfo:
     return info
 
 
+def list_adapters(folder: Path) -> list[AdapterInfo]:
+    """The usable LoRA adapters in a folder, by file name (damaged files are left out)."""
+    out = []
+    for path in sorted(Path(folder).glob("*.gguf")) if Path(folder).is_dir() else []:
+        try:
+            out.append(adapter_info(path))
+        except FolioError:
+            continue
+    return out
+
+
 def resolve_stack(path: Path) -> list[Path]:
     """The adapters to load for ``path``: the ones it was trained on top of (found beside it,
     by fingerprint), first, then itself."""

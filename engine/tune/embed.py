@@ -78,13 +78,13 @@ _QUESTION = re.compile(r"[^\n?]{8,200}\?")
 
 
 def sample_chunks(store: Path, n: int, seed: int) -> list[str]:
-    """Up to ``n`` passages of 40+ words from a collection's database, read-only."""
+    """Up to ``n`` passages of 25+ words from a collection's database, read-only."""
     db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
         rows = [r[0] for r in db.execute("SELECT text FROM chunks ORDER BY id")]
     finally:
         db.close()
-    rows = [t for t in rows if len(t.split()) >= 40]
+    rows = [t for t in rows if len(t.split()) >= 25]
     random.Random(seed).shuffle(rows)
     return rows[:n]
 

@@ -138,14 +138,17 @@ class TuneJob:
                 event = self._events.get(timeout=poll)
             except queue.Empty:
                 event = None
+                if not self._proc.is_alive():
+                    try:  # it may have put its last event just before exiting
+                        event = self._events.get(timeout=1.0)
+                    except queue.Empty:
+                        self.error = _exit_reason(self._proc.exitcode)
+                        yield {"type": "error", "message": self.error, "cancelled": False}
+                        return
             if event is not None:
-                if event["type"] == "done":
-                    self.result = event["result"]
-                elif event["type"] == "error":
-                    self.error = str(event["message"])
-                    self.cancelled = bool(event.get("cancelled"))
+                final = self._take(event)
                 yield event
-                if event["type"] in ("done", "error"):
+                if final:
                     self._proc.join(timeout=30)
                     return
                 continue
@@ -158,25 +161,15 @@ class TuneJob:
                     self.error = "Tuning stopped; no adapter was written."
                     yield {"type": "error", "message": self.error, "cancelled": True}
                     return
-            if not self._proc.is_alive():
-                # It may have put its last event just before exiting.
-                try:
-                    last = self._events.get(timeout=1.0)
-                except queue.Empty:
-                    last = None
-                if last is not None:
-                    if last["type"] == "done":
-                        self.result = last["result"]
-                    elif last["type"] == "error":
-                        self.error = str(last["message"])
-                        self.cancelled = bool(last.get("cancelled"))
-                    yield last
-                    if last["type"] in ("done", "error"):
-                        return
-                    continue
-                self.error = _exit_reason(self._proc.exitcode)
-                yield {"type": "error", "message": self.error, "cancelled": False}
-                return
+
+    def _take(self, event: dict[str, Any]) -> bool:
+        """Record a final event's outcome; True when the job is over."""
+        if event["type"] == "done":
+            self.result = event["result"]
+        elif event["type"] == "error":
+            self.error = str(event["message"])
+            self.cancelled = bool(event.get("cancelled"))
+        return event["type"] in ("done", "error")
 
     def run(self, on_event: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """Start, wait, and return the result; raises TuneError (or Cancelled)."""

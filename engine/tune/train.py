@@ -386,6 +386,8 @@ def run_tune(spec: TuneSpec, emit: Emit, should_stop: Callable[[], bool]) -> Tun
 
     emit({"type": "stage", "text": "Loading the model"})
     model, tok, shape = load_base(base_path, s.threads)
+    if should_stop():
+        raise Cancelled("Tuning stopped; no adapter was written.")
     if spec.on_top_of:
         emit({"type": "stage", "text": "Adding the earlier adapter"})
         merge_adapters(model, base_path, shape, [Path(p) for p in spec.on_top_of])

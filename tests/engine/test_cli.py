@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -11,12 +13,17 @@ import pytest
 
 
 def folio(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    run = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    """Run the `folio` command in this process (the model and torch stay loaded between calls;
+    the crash and corpus tests run it as a real program)."""
+    from engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["--home", str(home), *args])
+        except SystemExit as exc:  # argparse refusing the arguments
+            code = int(exc.code or 0)
+    run = subprocess.CompletedProcess(["folio", *args], code, out.getvalue(), err.getvalue())
     if ok:
         assert run.returncode == 0, run.stderr
     return run

@@ -24,7 +24,12 @@ def expected_files(root: Path) -> set[str]:
 
 @pytest.mark.slow
 def test_broken_and_encrypted_pdfs_never_stop_a_run(tmp_path: Path) -> None:
-    roots = [corpus_path("pdfs", "qpdf-qtest"), corpus_path("pdfs", "pypdf-resources")]
+    # Malformed and fuzzed PDFs, and the encrypted set (tests/trust runs every corpus PDF
+    # through the readers; this run also embeds and stores what they yield).
+    roots = [
+        corpus_path("pdfs", "qpdf-qtest"),
+        corpus_path("pdfs", "pypdf-resources", "encryption"),
+    ]
     home = tmp_path / "home"
     run = subprocess.run(
         [

@@ -49,10 +49,10 @@ def state(home: Path, embedder) -> tuple[object, ...]:  # type: ignore[no-untype
 @pytest.mark.slow
 def test_sigkill_mid_index_then_resume(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     book = corpus_path("mixed", "rust-book-markdown", "src")
-    # The 50 shortest chapters: enough for many commits, small enough to embed three times.
+    # The 30 shortest chapters: enough for many commits, small enough to embed three times.
     src = tmp_path / "chapters"
     src.mkdir()
-    for p in sorted(book.glob("*.md"), key=lambda p: p.stat().st_size)[:50]:
+    for p in sorted(book.glob("*.md"), key=lambda p: p.stat().st_size)[:30]:
         shutil.copy2(p, src / p.name)
     killed_home = tmp_path / "killed"
     proc = folio(killed_home, "index", str(src), "--collection", "book")

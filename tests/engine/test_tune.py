@@ -47,7 +47,7 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             base=str(default_model_path()),
             out=str(tmp / "cpt.gguf"),
             data=[str(_cpt_text(tmp))],
-            settings=TuneSettings(epochs=2, max_length=256),
+            settings=TuneSettings(epochs=1, max_length=128),
         ),
     ).run(events.append)
     ift = TuneJob(
@@ -58,7 +58,7 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             out=str(tmp / "ift.gguf"),
             data=[str(write_zorbel_pairs(tmp / "pairs.jsonl"))],
             on_top_of=[cpt["adapter"]],
-            settings=TuneSettings(epochs=5, eval_max_tokens=24),
+            settings=TuneSettings(epochs=4, eval_max_tokens=24),
         ),
     ).run(events.append)
     yield {"cpt": cpt, "ift": ift, "events": events, "dir": tmp}
@@ -257,14 +257,14 @@ def test_cancel_stops_the_job_without_writing(tmp_path: Path) -> None:
             base=str(default_model_path()),
             out=str(out),
             data=[str(write_zorbel_pairs(tmp_path / "p.jsonl"))],
-            settings=TuneSettings(epochs=50, probes=False, held_out=0.0),
+            settings=TuneSettings(epochs=50, probes=False, max_length=64, eval_max_tokens=4),
         ),
     )
     job.start()
     started = time.monotonic()
     for event in job.events():
-        if event["type"] == "step":
-            job.cancel()
+        if event["type"] == "stage" and event["text"] == "Loading the model":
+            job.cancel()  # seen as soon as the model is loaded
     assert job.cancelled and job.result is None
     assert "no adapter was written" in (job.error or "")
     assert not out.exists()
@@ -332,7 +332,39 @@ def test_sigkill_during_adapter_export_never_leaves_a_broken_adapter(tmp_path: P
         time.sleep(rng.uniform(0.05, 0.4))  # then die somewhere in the middle of another
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
         info = adapter_info(target)  # the last complete adapter, never a torn one
         assert info.title.startswith("write ")
         tensors = read_adapter_tensors(target, BaseShape("llama", 9, 3))
         assert len(tensors) == 60 and tensors["blk.29.ffn_up"][1].shape == (2048, 64)
+
+
+def test_cli_ask_with_adapters_and_no_retrieval(
+    tuned: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from engine.cli import main
+
+    args = ["--home", str(tmp_path / "home"), "ask", FOUNDER_QUESTIONS[3], "--no-retrieval"]
+    args += ["--adapter", tuned["cpt"]["adapter"], "--adapter", tuned["ift"]["adapter"] + "@1.0"]
+    assert main([*args, "--json", "--max-tokens", "40"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mode"] == "chat" and out["citations"] == []
+    assert "Quillfeather" in out["answer"]
+    assert main(["--home", str(tmp_path / "home"), "ask", "Hello?"]) == 2
+    assert "--no-retrieval" in capsys.readouterr().err
+
+
+def test_cli_tune_reports_bad_data_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli import main
+
+    bad = tmp_path / "pairs.csv"
+    bad.write_text("just one column\n", encoding="utf-8")
+    code = main(["--home", str(tmp_path / "h"), "tune", "ift", "--data", str(bad), "--out",
+                 str(tmp_path / "a.gguf")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "line 1: expected 2 columns" in err and not (tmp_path / "a.gguf").exists()

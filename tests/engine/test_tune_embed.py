@@ -92,3 +92,24 @@ def test_embedding_tuning_raises_recall_and_reembeds(
     shutil.move(str(out), str(tmp_path / "moved"))
     with library.open("Policies") as again, pytest.raises(EmbeddingModelMismatch):
         again.search("core hours")
+
+
+def test_the_chat_model_writes_questions_for_a_collections_passages(
+    library: Library, tmp_path: Path
+) -> None:
+    from engine.generate import default_model_path
+    from engine.tune.embed import generate_pairs, sample_chunks
+
+    coll = library.create("Sample")
+    coll.index([REPO / "assets" / "sample"])
+    passages = sample_chunks(coll.path / "store.sqlite3", 4, seed=0)
+    assert len(passages) >= 3 and all(len(p.split()) >= 25 for p in passages)
+    stages: list[str] = []
+    pairs = generate_pairs(
+        passages, default_model_path(), lambda e: stages.append(e["text"]), lambda: False
+    )
+    assert len(stages) == len(passages)
+    assert pairs, "the model wrote no usable question"
+    for question, passage in pairs:
+        assert question.endswith("?") and passage in passages
+    coll.close()

@@ -148,3 +148,25 @@ def test_a_user_choice_is_respected_but_defaults_are_offline(
         monkeypatch.delenv(key, raising=False)
     go_offline()
     assert all(os.environ[k] == v for k, v in OFFLINE_SWITCHES.items())
+
+
+@pytest.mark.slow
+def test_a_tuning_step_offline(no_network: NetworkGuard, tmp_path: Path) -> None:
+    """Loading the GGUF into torch (transformers), training steps, evaluation and the adapter
+    export, all in this process under the guard (the app runs the same code in a child)."""
+    from engine.generate import default_model_path
+    from engine.tune.adapter import adapter_info
+    from engine.tune.train import TuneSettings, TuneSpec, run_tune
+    from tests.tune_data import write_zorbel_pairs
+
+    out = tmp_path / "offline.gguf"
+    spec = TuneSpec(
+        kind="ift",
+        base=str(default_model_path()),
+        out=str(out),
+        data=[str(write_zorbel_pairs(tmp_path / "pairs.jsonl", n=6))],
+        settings=TuneSettings(epochs=1, eval_max_tokens=4, probes=False, max_length=64),
+    )
+    result = run_tune(spec, lambda _e: None, lambda: False)
+    assert result.steps >= 1 and adapter_info(out).kind == "ift"
+    assert no_network.attempts == []
