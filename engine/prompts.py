@@ -195,7 +195,11 @@ def save_preset(home: Path, preset: Preset) -> None:
         if p not in BUILTIN_PRESETS
     ]
     path = _presets_file(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # the previous presets file stays as it was
+        raise FolioError(f"The preset could not be saved: {exc.strerror or exc}.") from exc

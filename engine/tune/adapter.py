@@ -91,9 +91,10 @@ def write_adapter(
     import gguf
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    writer = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         writer = gguf.GGUFWriter(str(tmp), arch=base.architecture)
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
@@ -116,13 +117,33 @@ def write_adapter(
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
+        writer = None
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        _discard(writer, tmp)  # an earlier adapter of that name stays as it was
+        raise AdapterError(
+            f"The adapter could not be written to {path.parent}: {exc.strerror or exc}."
+        ) from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(writer, tmp)
         raise
     return path
+
+
+def _discard(writer: Any, tmp: Path) -> None:
+    """Close a half-written file and remove it."""
+    if writer is not None:
+        try:
+            writer.close()
+        except (OSError, ValueError):
+            pass
+        fout = getattr(writer, "fout", None)
+        for f in fout if isinstance(fout, list) else [fout]:
+            if f is not None and not f.closed:
+                f.close()
+    tmp.unlink(missing_ok=True)
 
 
 def _tensor_order(name: str) -> tuple[int, str]:
