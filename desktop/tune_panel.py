@@ -136,7 +136,11 @@ class TunePanel(QWidget):
         self.data_path.setPlaceholderText("A JSONL or CSV file of question/answer pairs")
         self.browse = QPushButton("Choose file…")
         self.browse.clicked.connect(self._choose_file)
-        self.base_label = QLabel("")
+        # The chat's model by default; any other GGUF file can be chosen (an adapter only works
+        # on the model it was trained on, so chat must then use that model too).
+        self.base_box = QComboBox()
+        self.base_box.activated.connect(self._base_chosen)
+        self._other_base = ""
         self.on_top_of = QComboBox()
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 50)
@@ -170,7 +174,7 @@ class TunePanel(QWidget):
         form.addRow("What to tune", self.kind)
         form.addRow("Train on", self.source)
         form.addRow("Data file", file_row)
-        form.addRow("Base model", self.base_label)
+        form.addRow("Base model", self.base_box)
         form.addRow("Build on", self.on_top_of)
         form.addRow("Epochs", self.epochs)
         buttons = QHBoxLayout()
@@ -211,9 +215,13 @@ class TunePanel(QWidget):
 
     def refresh(self) -> None:
         """Base model name and the CPT adapters IFT can build on."""
-        s = self._settings()
-        base = Path(s.model_path) if s.model_path else default_model_path()
-        self.base_label.setText(base.name)
+        chat_model = self._chat_model()
+        self.base_box.clear()
+        self.base_box.addItem(f"{chat_model.name} (the chat model)", str(chat_model))
+        if self._other_base and Path(self._other_base) != chat_model:
+            self.base_box.addItem(Path(self._other_base).name, self._other_base)
+            self.base_box.setCurrentIndex(1)
+        self.base_box.addItem("Another GGUF model file…", "")
         self.on_top_of.clear()
         self.on_top_of.addItem("Nothing (the base model)", "")
         for info in list_adapters(adapters_dir(self.library.home)):
@@ -221,6 +229,20 @@ class TunePanel(QWidget):
                 self.on_top_of.addItem(f"{info.title} (CPT)", str(info.path))
         if self.on_top_of.count() > 1 and self.current_kind() == "ift":
             self.on_top_of.setCurrentIndex(1)  # CPT first, then IFT: the recommended order
+
+    def _chat_model(self) -> Path:
+        s = self._settings()
+        return Path(s.model_path) if s.model_path else default_model_path()
+
+    def base_model(self) -> Path:
+        return Path(str(self.base_box.currentData() or self._chat_model()))
+
+    def _base_chosen(self, index: int) -> None:
+        if self.base_box.itemData(index):
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Base model", "", "GGUF models (*.gguf)")
+        self._other_base = path or self._other_base
+        self.refresh()
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -248,8 +270,7 @@ class TunePanel(QWidget):
         if kind == "ift" and use_collection:
             self.status.setText("Instruction tuning needs a file of question/answer pairs.")
             return None
-        s = self._settings()
-        base = Path(s.model_path) if s.model_path else default_model_path()
+        base = self.base_model()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         settings = TuneSettings(**{**self.job_settings.__dict__, "epochs": self.epochs.value()})
         on_top = str(self.on_top_of.currentData() or "") if kind == "ift" else ""

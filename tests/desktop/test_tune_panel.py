@@ -26,6 +26,10 @@ def test_tune_tab_runs_a_job_and_offers_the_adapter_to_chat(  # type: ignore[no-
     assert window.tabs.tabText(window.tabs.indexOf(panel)) == "Tune"
     assert "CPT first and then IFT" in panel.findChildren(type(panel.status))[0].text()
 
+    from engine.generate import default_model_path
+
+    assert panel.base_model() == default_model_path()  # the chat's model, unless changed
+    assert panel.base_box.itemText(0).startswith("SmolLM2-135M-Instruct")
     panel.kind.setCurrentIndex(panel.kind.findData("ift"))
     panel.data_path.setText(str(write_zorbel_pairs(tmp_path / "pairs.jsonl", n=8)))
     panel.source.setCurrentIndex(panel.source.findData("file"))
@@ -48,6 +52,7 @@ def test_tune_tab_runs_a_job_and_offers_the_adapter_to_chat(  # type: ignore[no-
     grab = panel.grab()
     grab.save(str(Path(__file__).resolve().parents[1] / "screenshots" / "tune-tab.png"))
 
+    assert panel.result["base"] == str(default_model_path())
     adapter = panel.result["adapter"]
     assert Path(adapter).is_file()
     chat = window.chat
