@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 
 from engine import EngineConfig, Library
-from engine.paths import logs_dir
+from engine.paths import assets_dir, logs_dir
 
 log = logging.getLogger("folio.desktop")
 
@@ -27,6 +27,7 @@ def _setup_logging(cfg: EngineConfig) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
@@ -36,15 +37,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     assert isinstance(app, QApplication)
     app.setApplicationName("Folio")
+    app.setDesktopFileName("folio")  # matches the installed folio.desktop entry
+    icon = assets_dir() / "icons" / "folio.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     window = MainWindow(Library(cfg))
     window.show()
     log.info("main window shown (home %s)", cfg.home)
-    if os.environ.get("FOLIO_EXIT_WHEN_SHOWN"):  # `folio bench gui`: report, then quit
+    # `folio bench gui` and the installer's check: report when shown (and save a picture of
+    # the window with FOLIO_SCREENSHOT=FILE), then quit.
+    shot = os.environ.get("FOLIO_SCREENSHOT")
+    if os.environ.get("FOLIO_EXIT_WHEN_SHOWN") or shot:
 
-        def report() -> None:
-            print(f"shown {time.time():.4f}", flush=True)
+        def finish() -> None:
+            if shot:
+                ok = window.grab().save(shot)
+                print(f"screenshot {'saved' if ok else 'FAILED'} {shot}", flush=True)
             window.close()
             app.quit()
+
+        def report() -> None:
+            welcome = window.welcome.isVisible()  # the first-run view (no collection yet)
+            print(f"shown {time.time():.4f} welcome={welcome}", flush=True)
+            # Let the first layout and paint settle before taking the picture.
+            QTimer.singleShot(500 if shot else 0, finish)
 
         QTimer.singleShot(0, report)
 

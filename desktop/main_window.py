@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import logging
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +32,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Library, Progress
+from engine.errors import FolioError
 from engine.index.scan import FileEntry, walk
+from engine.paths import assets_dir
+from engine.sample import SAMPLE_COLLECTION, SAMPLE_QUESTION, copy_sample
 from engine.types import IndexReport
 from engine.watch import FolderWatcher
 
@@ -46,10 +48,7 @@ from .tune_panel import TunePanel
 from .viewer import SourceViewer
 
 DEFAULT_COLLECTION = "My documents"
-SAMPLE_COLLECTION = "Sample"
-# A first question the bundled model answers well on the sample documents.
-SAMPLE_QUESTION = "What are the core hours?"
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASSETS = assets_dir()
 log = logging.getLogger("folio.desktop")
 
 
@@ -342,13 +341,10 @@ class MainWindow(QMainWindow):
 
     def load_sample(self) -> None:
         """First run: copy the bundled sample documents into the home folder and index them."""
-        src = ASSETS / "sample"
-        dest = self.library.home / "Sample documents"
         try:
-            if not dest.exists():
-                shutil.copytree(src, dest)
-        except OSError as exc:
-            self.status_label.setText(f"The sample documents could not be copied: {exc}")
+            dest = copy_sample(self.library.home)
+        except FolioError as exc:
+            self.status_label.setText(str(exc))
             return
         self._pending_select = SAMPLE_COLLECTION
         self.queue_index(SAMPLE_COLLECTION, [dest])

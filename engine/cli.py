@@ -236,13 +236,34 @@ def cmd_gui(args: argparse.Namespace) -> int:
     import importlib.util
     import subprocess
 
-    if importlib.util.find_spec("desktop") is None:
-        print("The desktop app is not installed.", file=sys.stderr)
-        return 1
     env = dict(os.environ)
     if args.home:
         env["FOLIO_HOME"] = str(Path(args.home).expanduser())
+    if getattr(sys, "frozen", False):  # the installed app: its own folio-desktop program
+        exe = Path(sys.executable)
+        return subprocess.call([str(exe.with_name("folio-desktop" + exe.suffix))], env=env)
+    if importlib.util.find_spec("desktop") is None:
+        print("The desktop app is not installed.", file=sys.stderr)
+        return 1
     return subprocess.call([sys.executable, "-m", "desktop.app"], env=env)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import SAMPLE_COLLECTION, SAMPLE_QUESTION, install_sample
+
+    lib = _library(args)
+    report = install_sample(lib, _Bar())
+    if args.json:
+        _print_json({"collection": SAMPLE_COLLECTION, **report.to_json()})
+        return 0
+    print(
+        f"The '{SAMPLE_COLLECTION}' collection holds {len(report.indexed) + len(report.unchanged)}"
+        f" sample documents. Try:\n  folio ask \"{SAMPLE_QUESTION}\" --collection "
+        f"{SAMPLE_COLLECTION}"
+    )
+    for f in report.failed:
+        print(f"  failed: {f.path}: {f.reason}")
+    return 0
 
 
 def _gen_settings(args: argparse.Namespace) -> Any:
@@ -527,6 +548,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("gui", help="start the desktop app")
     g.set_defaults(func=cmd_gui)
+
+    sp = sub.add_parser("sample", help="set up the 'Sample' collection of sample documents")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_sample)
 
     t = sub.add_parser("tune", help="train a LoRA adapter or tune the embedding model")
     t.add_argument("kind", choices=["cpt", "ift", "embed"])

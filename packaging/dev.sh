@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Folio from a source checkout on Linux with Python 3.11.
 #   bash packaging/dev.sh run    set everything up, then start the desktop app
-#   bash packaging/dev.sh test   set everything up, then run lint, type checks and all tests
+#   bash packaging/dev.sh test   set everything up, then run lint, type checks and all tests:
+#                                the suite, then the installer test (builds, installs and runs
+#                                the Linux package); extra arguments run just those pytest args
 # Set-up is idempotent: a virtual environment in .venv (FOLIO_VENV moves it), the pinned
 # dependencies, and the llama-cpp-python build (compiled once, then reused from pip's cache).
 set -euo pipefail
@@ -14,18 +16,28 @@ PY=${PYTHON:-python3.11}
 VENV=${FOLIO_VENV:-.venv}
 
 # Qt needs a few system libraries even offscreen; install them when we can (root + apt).
-need_libs=()
-for lib in libEGL.so.1 libxkbcommon.so.0 libfontconfig.so.1 libdbus-1.so.3 libGL.so.1; do
-  ldconfig -p 2>/dev/null | grep -q "$lib" || need_libs+=("$lib")
+pkgs=()
+for lib in libEGL.so.1:libegl1 libxkbcommon.so.0:libxkbcommon0 libfontconfig.so.1:libfontconfig1 \
+           libdbus-1.so.3:libdbus-1-3 libGL.so.1:libgl1 libglib-2.0.so.0:libglib2.0-0; do
+  ldconfig -p 2>/dev/null | grep -q "${lib%%:*}" || pkgs+=("${lib#*:}")
 done
-if [ ${#need_libs[@]} -gt 0 ]; then
+if [ "$action" = test ]; then
+  # The installer test: strace (what the installed app opens), Xvfb and the X libraries the
+  # package depends on (the desktop app on a real X server).
+  command -v strace >/dev/null || pkgs+=(strace)
+  command -v Xvfb >/dev/null || pkgs+=(xvfb)
+  for lib in libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:libxcb-keysyms1 \
+             libxkbcommon-x11.so.0:libxkbcommon-x11-0; do
+    ldconfig -p 2>/dev/null | grep -q "${lib%%:*}" || pkgs+=("${lib#*:}")
+  done
+fi
+if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing system libraries for Qt: ${need_libs[*]}"
+    echo "Installing system packages: ${pkgs[*]}"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libgl1 \
-      libglib2.0-0 >/dev/null) || echo "warning: could not install Qt's system libraries" >&2
+      "${pkgs[@]}" >/dev/null) || echo "warning: could not install ${pkgs[*]}" >&2
   else
-    echo "warning: missing system libraries for Qt: ${need_libs[*]}" >&2
+    echo "warning: missing system packages: ${pkgs[*]}" >&2
   fi
 fi
 
@@ -49,8 +61,10 @@ case "$action" in
   run) exec "$VENV/bin/folio-desktop" ;;
   test)
     export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
-    ruff check engine desktop tests
+    ruff check engine desktop tests packaging/folio_main.py
     mypy
-    exec python -m pytest "${@:2}"
+    if [ $# -gt 1 ]; then exec python -m pytest "${@:2}"; fi
+    python -m pytest
+    exec python -m pytest -m package tests/packaging
     ;;
 esac

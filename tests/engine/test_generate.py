@@ -131,6 +131,10 @@ def test_discovery_finds_app_folders_and_added_files(
     elsewhere.parent.mkdir()
     shutil.copy(src, elsewhere)
     add_model(home, elsewhere)
+    shared = tmp_path / "shared"  # what IT installs for every user
+    shared.mkdir()
+    shutil.copy(src, shared / "office-model.gguf")
+    monkeypatch.setenv("FOLIO_SHARED_MODELS", str(shared))
 
     models, problems = discover_models(home)
     by_source = {m.source: m for m in models}
@@ -138,6 +142,7 @@ def test_discovery_finds_app_folders_and_added_files(
     assert "Added" in by_source and by_source["Added"].path == str(elsewhere.resolve())
     assert "Hugging Face cache" in by_source
     assert by_source["Hugging Face cache"].quantization == "Q4_1"
+    assert by_source["Shared"].path == str((shared / "office-model.gguf").resolve())
     # The LM Studio entry is a link to the built-in file: listed once, not twice.
     assert "LM Studio" not in by_source
     assert any("junk.gguf" in p and "not a GGUF" in p for p in problems)
