@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import re
 import shutil
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .config import EngineConfig
 from .embed.base import Embedder
@@ -49,6 +50,34 @@ class CollectionInfo:
     failed: int
     embed_model: str
     embed_fingerprint: str
+
+
+def _lock(f: IO[str]) -> None:
+    """An exclusive lock on an open file, or BlockingIOError when another process holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        f.seek(0)
+        try:
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError as e:
+            raise BlockingIOError(str(e)) from e
+    else:
+        import fcntl
+
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _unlock(f: IO[str]) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        f.seek(0)
+        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 class Library:
@@ -328,7 +357,7 @@ class Collection:
         lock_path = self.path / ".lock"
         with open(lock_path, "a+") as f:
             try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _lock(f)
             except BlockingIOError as e:
                 raise FolioError(
                     f"Collection '{self.name}' is being indexed by another Folio window or "
@@ -337,7 +366,7 @@ class Collection:
             try:
                 yield
             finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+                _unlock(f)
 
     def index(
         self,

@@ -43,12 +43,12 @@ def _worker_main(
     conn: Connection, tokenizer_file: str, max_tokens: int, overlap: int, mem_limit: int
 ) -> None:
     """Loop: receive a path, read and chunk it, send the result back."""
-    import resource
-
     if mem_limit > 0:
         try:
+            import resource  # POSIX only; on Windows the time limit still applies
+
             resource.setrlimit(resource.RLIMIT_AS, (mem_limit, mem_limit))
-        except (ValueError, OSError):
+        except (ImportError, ValueError, OSError):
             pass
     from ..errors import ReaderError
     from . import read_file
@@ -127,7 +127,9 @@ class ParsePool:
         mem_limit: int = 3 * 1024**3,
     ) -> None:
         # forkserver: workers never inherit torch's threads or the parent's open databases.
-        self._ctx = mp.get_context("forkserver")
+        # Windows has no forkserver; spawn gives the same guarantee there, starting slower.
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        self._ctx = mp.get_context(method)
         self._args = (tokenizer_file, max_tokens, overlap, mem_limit)
         self._n = max(1, workers)
         self._time_limit = time_limit

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import Cancelled
 from .data import Example, load_pairs, split_held_out
-from .train import Emit, TuneError
+from .train import Emit, TuneError, _peak_rss_mb
 
 
 @dataclass
@@ -156,8 +156,6 @@ def recall_at_k(
 def run_embed_tune(
     spec: EmbedTuneSpec, emit: Emit, should_stop: Callable[[], bool]
 ) -> EmbedTuneResult:
-    import resource
-
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -264,7 +262,7 @@ def run_embed_tune(
         steps=step,
         seconds=time.monotonic() - started,
         seconds_per_step=train_seconds / max(1, step),
-        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_rss_mb=_peak_rss_mb(),
         losses=losses,
         evaluation=evaluation,
         data_errors=errors,

@@ -81,7 +81,7 @@ def _child(kind: str, spec: dict[str, Any], events: Any, stop: Any) -> None:
 def _exit_reason(code: int | None) -> str:
     if code is not None and code < 0:
         sig = -code
-        if sig == signal.SIGKILL:
+        if sig == getattr(signal, "SIGKILL", 9):
             return (
                 "The tuning process was killed, most likely because the computer ran out of "
                 "memory. Nothing else was affected. Try fewer or shorter examples, or a "

@@ -13,7 +13,7 @@ import math
 import os
 import random
 import re
-import resource
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -353,7 +353,16 @@ def report_path(adapter: Path) -> Path:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process in MB (Linux/macOS: getrusage; Windows: psutil)."""
+    try:
+        import resource
+    except ImportError:
+        import psutil
+
+        info = psutil.Process().memory_info()
+        return float(getattr(info, "peak_wset", info.rss)) / 2**20
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 2**20 if sys.platform == "darwin" else kb / 1024  # macOS reports bytes
 
 
 def run_tune(spec: TuneSpec, emit: Emit, should_stop: Callable[[], bool]) -> TuneResult:

@@ -191,3 +191,14 @@ def test_exhaustive_finds_every_document_beyond_k(library: Library, tmp_path: Pa
         found = {Path(g.path).name for g in groups}
         assert {f"flood-{i}.txt" for i in range(len(flood))} <= found
         assert not any(n.startswith("other-") for n in found)
+
+
+def test_a_second_indexing_run_on_the_same_collection_is_refused(library) -> None:  # type: ignore[no-untyped-def]
+    from engine.errors import FolioError
+
+    coll = library.create("locked")
+    refused = pytest.raises(FolioError, match="being indexed by another")
+    with coll._writer_lock(), refused, coll._writer_lock():
+        pass
+    with coll._writer_lock():  # released: the next run may start
+        pass
