@@ -200,6 +200,13 @@ def test_first_run_shows_the_welcome_view(app: Installed) -> None:
     shutil.copy(shot, ARTIFACTS / "installed-welcome.png")
 
 
+def test_folio_gui_starts_the_installed_desktop_app(app: Installed, tmp_path: Path) -> None:
+    user = Installed(app.root, tmp_path / "user")
+    out = user.run("folio", "gui", FOLIO_EXIT_WHEN_SHOWN="1", timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert any(ln.startswith("shown ") for ln in out.stdout.splitlines()), out.stdout
+
+
 def test_desktop_app_on_a_real_x_server(app: Installed, tmp_path: Path) -> None:
     """The X11 platform plugin of the bundle (what staff get on a Linux desktop), on Xvfb."""
     xvfb = shutil.which("Xvfb")
