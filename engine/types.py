@@ -100,6 +100,9 @@ class IndexReport:
     failed: list[FileOutcome] = field(default_factory=list)
     removed: list[FileOutcome] = field(default_factory=list)
     chunks_embedded: int = 0
+    # Chunks whose text was already embedded (earlier in the run, or unchanged in the previous
+    # version of an edited file): their vector is reused, not computed again.
+    chunks_reused: int = 0
     seconds: float = 0.0
     # Time spent embedding, and time the embedder sat waiting for parsed files.
     embed_seconds: float = 0.0
@@ -120,6 +123,7 @@ class IndexReport:
             "failed": rows(self.failed),
             "removed": rows(self.removed),
             "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused,
             "seconds": round(self.seconds, 3),
             "embed_seconds": round(self.embed_seconds, 3),
             "parse_wait_seconds": round(self.parse_wait_seconds, 3),

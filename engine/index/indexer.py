@@ -14,6 +14,7 @@ import hashlib
 import os
 import queue
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,9 @@ class _Pending:
     result: ParseResult
 
 
+_REMEMBER = 20_000
+
+
 class Indexer:
     def __init__(
         self, store: Store, ann: VectorIndex, embedder: Embedder, settings: IndexSettings
@@ -75,6 +79,8 @@ class Indexer:
         self.ann = ann
         self.embedder = embedder
         self.settings = settings
+        # Vectors by chunk text, for this run (most recent last; at most _REMEMBER, ~30 MB).
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def run(
         self,
@@ -278,6 +284,23 @@ class Indexer:
         if not pending:
             return 0
         texts = [c.text for p in pending for c in p.result.chunks]
+        # A passage already embedded in this run (the same boilerplate in many reports) or
+        # still unchanged in the previous version of an edited file gets its vector again
+        # instead of another pass through the model: same text, same vector.
+        for p in pending:
+            before = self.store.doc_by_path(p.entry.path)
+            if before is not None:
+                for text, vec in self.store.doc_texts_and_vectors(before.id):
+                    self._remember(text, vec)
+        vectors = np.empty((len(texts), self.embedder.dim), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            known = self._known.get(text)
+            if known is not None and known.shape == (self.embedder.dim,):
+                vectors[i] = known
+            else:
+                todo.setdefault(text, []).append(i)
+        report.chunks_reused += len(texts) - len(todo)
 
         def between(n: int) -> None:
             report.chunks_embedded += n
@@ -288,10 +311,14 @@ class Indexer:
         # A Cancelled raised between batches leaves nothing of this batch written; the next
         # run embeds it again.
         t0 = time.monotonic()
-        vectors = self.embedder.embed(
-            texts, self.settings.embed_batch, between, streams=self.settings.embed_streams
+        unique = list(todo)
+        fresh = self.embedder.embed(
+            unique, self.settings.embed_batch, between, streams=self.settings.embed_streams
         )
         report.embed_seconds += time.monotonic() - t0
+        for text, vec in zip(unique, fresh, strict=True):
+            vectors[todo[text]] = vec
+            self._remember(text, vec)
         added_ids: list[int] = []
         added_vecs: list[np.ndarray] = []
         dropped: list[int] = []
@@ -329,6 +356,12 @@ class Indexer:
                 FileOutcome(p.entry.path, "indexed", reason, len(p.result.chunks))
             )
         return len(pending)
+
+    def _remember(self, text: str, vec: np.ndarray) -> None:
+        self._known[text] = vec
+        self._known.move_to_end(text)
+        while len(self._known) > _REMEMBER:
+            self._known.popitem(last=False)
 
     def _fail(
         self, report: IndexReport, entry: FileEntry, sha: str, reason: str, kind: str = ""

@@ -360,6 +360,11 @@ class Store:
         mat = np.frombuffer(b"".join(r[1] for r in got), dtype=np.float32)
         return labels, mat.reshape(len(got), -1)
 
+    def doc_texts_and_vectors(self, doc_id: int) -> list[tuple[str, np.ndarray]]:
+        """(text, vector) of each chunk of a document."""
+        rows = self.db.execute("SELECT text, vector FROM chunks WHERE doc_id = ?", (doc_id,))
+        return [(r[0], np.frombuffer(r[1], dtype=np.float32)) for r in rows]
+
     def doc_chunk_ids(self, doc_ids: Iterable[int]) -> list[int]:
         out: list[int] = []
         ids = list(doc_ids)

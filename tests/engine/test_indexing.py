@@ -202,3 +202,57 @@ def test_a_second_indexing_run_on_the_same_collection_is_refused(library) -> Non
         pass
     with coll._writer_lock():  # released: the next run may start
         pass
+
+
+def _paragraphs(topic: str, n: int) -> list[str]:
+    return [
+        f"Section {i} of the {topic} handbook. " + " ".join(
+            f"Rule {i}.{j}: staff in team {i} follow procedure {j * 7 + i} for {topic} matters."
+            for j in range(12)
+        )
+        for i in range(n)
+    ]
+
+
+def test_an_edited_file_re_embeds_only_the_passages_that_changed(
+    library: Library, embedder: Embedder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    paras = _paragraphs("travel", 12)
+    doc = folder / "handbook.md"
+    doc.write_text("\n\n".join(paras), "utf-8")
+    coll = library.create("Edits")
+    first = coll.index([folder])
+    total = first.indexed[0].chunks
+    assert total >= 10 and first.chunks_embedded == total and first.chunks_reused == 0
+
+    paras[5] = "Section 5 was rewritten: company cars are booked through the fleet desk."
+    doc.write_text("\n\n".join(paras), "utf-8")
+    again = coll.index([folder])
+    assert [o.path for o in again.indexed] == [str(doc)]
+    new_total = again.indexed[0].chunks
+    assert again.chunks_embedded + again.chunks_reused == new_total
+    assert 1 <= again.chunks_embedded <= 3 and again.chunks_reused >= new_total - 3
+    # Every stored vector, reused or new, is the vector the model gives for its text.
+    rows = coll.store.db.execute("SELECT text, vector FROM chunks").fetchall()
+    fresh = embedder.embed([r[0] for r in rows])
+    stored = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+    assert np.allclose(stored, fresh, atol=1e-5)
+    assert "company cars" in coll.search("company cars fleet desk", k=1)[0].text
+
+
+def test_a_passage_shared_by_several_files_is_embedded_once(
+    library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    boilerplate = _paragraphs("legal", 3)
+    for name in ("q1.md", "q2.md", "q3.md"):
+        own = f"The {name[:2]} report: revenue rose in the {name[:2]} quarter of the year."
+        (folder / name).write_text("\n\n".join([*boilerplate, own]), "utf-8")
+    report = library.create("Reports").index([folder])
+    chunks = sum(o.chunks for o in report.indexed)
+    assert len(report.indexed) == 3
+    assert report.chunks_reused >= 2 * (chunks // 3 - 1)
+    assert report.chunks_embedded == chunks - report.chunks_reused
