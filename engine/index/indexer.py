@@ -38,7 +38,7 @@ class IndexSettings:
     parse_workers: int = 1
     file_time_limit: float = 120.0
     file_mem_limit: int = 3 * 1024**3
-    embed_batch: int = 32
+    embed_batch: int = 16
     # Chunks gathered before an embedding round: large enough to batch chunks of similar
     # length together, small enough that a kill loses little work.
     embed_buffer: int = 512

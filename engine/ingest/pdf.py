@@ -7,6 +7,7 @@ import logging
 
 from ..errors import ReaderError
 from ..types import ParsedDocument, Section
+from . import _pypdf_speed
 from ._textutil import clean_extracted, short_reason, strip_controls
 
 LIMIT_ELEMENTS = 1_000_000
@@ -16,10 +17,12 @@ _NO_TITLE = frozenset({"untitled", "(anonymous)", "anonymous", "untitled documen
 
 
 def _quiet_pypdf() -> None:
-    """pypdf logs a warning for every flaw it works around; a reader only needs its errors."""
+    """pypdf logs a warning for every flaw it works around; a reader only needs its errors.
+    Also switches in the faster hex-string reading (``_pypdf_speed``)."""
     log = logging.getLogger("pypdf")
     if log.level == logging.NOTSET:
         log.setLevel(logging.ERROR)
+    _pypdf_speed.install()
 
 
 def _list_pages(numbers: list[int], limit: int = 10) -> str:
