@@ -102,6 +102,11 @@ class Indexer:
             else:
                 entries.append(item)
         total = len(entries) + len(report.failed)
+        # The smallest file first: its chunks reach the embedder soonest, so the model starts
+        # working while the larger files are still being read.
+        if entries:
+            smallest = min(range(len(entries)), key=lambda i: entries[i].size)
+            entries.insert(0, entries.pop(smallest))
         done = len(report.failed)
         for f in report.failed:
             self._record_failure(f.path, 0, 0, "", "", f.reason)
@@ -200,6 +205,7 @@ class Indexer:
             # 2. Collect parsed files; embed and write them in batches.
             received = 0
             buffered = 0
+            started_embedding = False
             while received < expected:
                 assert pool is not None
                 if cancel.cancelled:
@@ -226,7 +232,11 @@ class Indexer:
                     buffered >= self.settings.embed_buffer
                     or len(pending) >= self.settings.flush_files
                     or received == expected
+                    # The first file's chunks go to the model at once: it would sit idle
+                    # while the next files are read.
+                    or (not started_embedding and buffered > 0)
                 ):
+                    started_embedding = True
                     done += self._flush(pending, report, cancel, lambda: tell("embedding"))
                     pending, buffered = [], 0
                     tell("indexing", force=True)
