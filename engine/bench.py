@@ -5,6 +5,9 @@
   process and its parse workers); re-index time of the unchanged folder and of an unchanged
   1,000-file folder; page-level recall@5 on the docugami 10-Q questions when those documents
   are indexed.
+- ``folio bench pdf [PATH...]``: PDF reading CPU time with pypdf's own readers against Folio's
+  faster readings of content streams and hex strings, on the same files in the same run; the
+  page texts must be identical, and every page content stream is parsed both ways and compared.
 - ``folio bench query``: query latency p50/p95 (query embedding included) at 1k, 10k and 100k
   chunks of synthetic vectors and text.
 """
@@ -337,9 +340,75 @@ def bench_tune(
     }
 
 
+def bench_pdf(paths: list[Path]) -> dict[str, Any]:
+    """Folio's PDF reading against pypdf as it ships (see ``engine.ingest._pypdf_speed``)."""
+    from pypdf import PdfReader
+
+    from .errors import ReaderError
+    from .ingest import _pypdf_speed
+    from .ingest.pdf import read_pdf
+
+    files = sorted(
+        f
+        for p in (paths or [DOCUGAMI / "docs"])
+        for f in ([p] if p.is_file() else p.rglob("*"))
+        if f.is_file() and f.read_bytes()[:1024].find(b"%PDF") >= 0
+    )
+
+    def read(data: bytes) -> tuple[float, Any]:
+        start = time.process_time()
+        try:
+            doc = read_pdf(data)
+            outcome: Any = [(s.page, s.text, s.flags) for s in doc.sections]
+        except ReaderError as exc:
+            outcome = ("failed", str(exc))
+        return time.process_time() - start, outcome
+
+    cpu_ours = cpu_pypdf = 0.0
+    pages = streams = streams_fast = streams_differing = 0
+    differing_names: list[str] = []
+    for f in files:
+        data = f.read_bytes()
+        with _pypdf_speed.pypdf_as_shipped():
+            t_pypdf, theirs = read(data)
+        t_ours, ours = read(data)
+        cpu_pypdf += t_pypdf
+        cpu_ours += t_ours
+        if ours != theirs:
+            differing_names.append(str(f))
+        pages += len(ours) if isinstance(ours, list) else 0
+        try:
+            contents = [page.get_contents() for page in PdfReader(f, strict=False).pages]
+        except Exception:  # a file pypdf cannot open has no streams to compare
+            continue
+        for c in contents:
+            if c is None:
+                continue
+            streams += 1
+            fast, same = _pypdf_speed.compare_content_stream(c.get_data(), c.forced_encoding)
+            streams_fast += fast
+            streams_differing += not same
+    return {
+        "files": len(files),
+        "pages": pages,
+        "pypdf_cpu_seconds": round(cpu_pypdf, 2),
+        "folio_cpu_seconds": round(cpu_ours, 2),
+        "cpu_ratio_folio_vs_pypdf": round(cpu_ours / cpu_pypdf, 3) if cpu_pypdf else 0,
+        "pages_per_cpu_s_pypdf": round(pages / cpu_pypdf, 1) if cpu_pypdf else 0,
+        "pages_per_cpu_s_folio": round(pages / cpu_ours, 1) if cpu_ours else 0,
+        "documents_with_different_text": len(differing_names),
+        "documents_with_different_text_names": differing_names[:20],
+        "content_streams": streams,
+        "content_streams_read_by_folio": streams_fast,
+        "content_streams_different": streams_differing,
+    }
+
+
 def run_bench(args: argparse.Namespace) -> int:
     if args.what == "index":
         result = bench_index([Path(p) for p in args.paths])
+    elif args.what == "pdf":
+        result = bench_pdf([Path(p) for p in args.paths])
     elif args.what == "gui":
         import subprocess
         import sys

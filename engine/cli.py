@@ -258,7 +258,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         return 0
     print(
         f"The '{SAMPLE_COLLECTION}' collection holds {len(report.indexed) + len(report.unchanged)}"
-        f" sample documents. Try:\n  folio ask \"{SAMPLE_QUESTION}\" --collection "
+        f' sample documents. Try:\n  folio ask "{SAMPLE_QUESTION}" --collection '
         f"{SAMPLE_COLLECTION}"
     )
     for f in report.failed:
@@ -565,8 +565,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_tune)
 
-    b = sub.add_parser("bench", help="measure indexing, query and answer speed and quality")
-    b.add_argument("what", choices=["index", "query", "answer", "gui", "tune"])
+    b = sub.add_parser(
+        "bench", help="measure indexing, PDF reading, query and answer speed and quality"
+    )
+    b.add_argument("what", choices=["index", "pdf", "query", "answer", "gui", "tune"])
     b.add_argument("paths", nargs="*")
     b.add_argument("--out", help="write the figures as JSON here")
     b.add_argument("--sizes", default="1000,10000,100000")

@@ -28,9 +28,7 @@ BASE_RULES = (
 
 # The system prompt of a chat with the model alone (no documents). Tuning renders its training
 # examples with this same prompt, so an adapter learns exactly the setting it is used in.
-CHAT_RULES = (
-    "You are Folio, a helpful assistant. Answer the user's message clearly and briefly."
-)
+CHAT_RULES = "You are Folio, a helpful assistant. Answer the user's message clearly and briefly."
 
 
 @dataclass(frozen=True)

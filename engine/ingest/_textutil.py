@@ -209,6 +209,9 @@ def sections_for_text(text: str) -> tuple[Section, ...]:
     return make_sections(split_paragraphs(text))
 
 
+_INDIRECT = re.compile(r"IndirectObject\((\d+), (\d+), \d+\)")
+
+
 def short_reason(exc: BaseException, limit: int = 100) -> str:
     """A one-line, bounded description of an exception for a per-file message."""
     try:
@@ -217,5 +220,7 @@ def short_reason(exc: BaseException, limit: int = 100) -> str:
         message = ""
     if not message:
         return type(exc).__name__
-    message = strip_controls(message)
+    # pypdf names objects as "IndirectObject(2, 0, 140063270309264)": the last number is a
+    # memory address, noise to a reader (and different at every run).
+    message = _INDIRECT.sub(r"object \1 \2", strip_controls(message))
     return message if len(message) <= limit else message[: limit - 1].rstrip() + "…"

@@ -18,7 +18,7 @@ _NO_TITLE = frozenset({"untitled", "(anonymous)", "anonymous", "untitled documen
 
 def _quiet_pypdf() -> None:
     """pypdf logs a warning for every flaw it works around; a reader only needs its errors.
-    Also switches in the faster hex-string reading (``_pypdf_speed``)."""
+    Also switches in the faster readings of hex strings and content streams (``_pypdf_speed``)."""
     log = logging.getLogger("pypdf")
     if log.level == logging.NOTSET:
         log.setLevel(logging.ERROR)

@@ -114,8 +114,9 @@ def generate_pairs(
                 (
                     Segment("Passage:\n"),
                     Segment(" ".join(passage.split()[:180]), trusted=False),
-                    Segment("\n\nWrite one question this passage answers. Reply with the "
-                            "question only."),
+                    Segment(
+                        "\n\nWrite one question this passage answers. Reply with the question only."
+                    ),
                 ),
             ),
         ]

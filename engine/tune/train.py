@@ -596,9 +596,7 @@ def _compare(before: _Eval, after: _Eval) -> tuple[list[dict[str, Any]], list[di
             }
         )
         for (ex, b), (_, a) in zip(before.answers, after.answers, strict=True):
-            samples.append(
-                {"prompt": ex.prompt, "expected": ex.response, "before": b, "after": a}
-            )
+            samples.append({"prompt": ex.prompt, "expected": ex.response, "before": b, "after": a})
     if before.probes:
         rows.append(
             {

@@ -206,7 +206,8 @@ def test_a_second_indexing_run_on_the_same_collection_is_refused(library) -> Non
 
 def _paragraphs(topic: str, n: int) -> list[str]:
     return [
-        f"Section {i} of the {topic} handbook. " + " ".join(
+        f"Section {i} of the {topic} handbook. "
+        + " ".join(
             f"Rule {i}.{j}: staff in team {i} follow procedure {j * 7 + i} for {topic} matters."
             for j in range(12)
         )

@@ -51,9 +51,7 @@ def covid_pairs(
     return pairs, extra
 
 
-def test_embedding_tuning_raises_recall_and_reembeds(
-    library: Library, tmp_path: Path
-) -> None:
+def test_embedding_tuning_raises_recall_and_reembeds(library: Library, tmp_path: Path) -> None:
     pairs, distractors = covid_pairs(papers=20, per_paper=8, distractors=5)
     assert len(pairs) >= 100
     events: list[dict[str, Any]] = []

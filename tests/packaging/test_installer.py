@@ -119,7 +119,11 @@ class Installed:
         return env
 
     def run(
-        self, program: str, *args: str, trace: Path | None = None, timeout: float = 600,
+        self,
+        program: str,
+        *args: str,
+        trace: Path | None = None,
+        timeout: float = 600,
         **env: str,
     ) -> subprocess.CompletedProcess[str]:
         (self.user / "tmp").mkdir(parents=True, exist_ok=True)
@@ -230,8 +234,10 @@ def test_desktop_app_on_a_real_x_server(app: Installed, tmp_path: Path) -> None:
             FOLIO_SCREENSHOT=str(shot), timeout=300,
         )  # fmt: skip
         assert out.returncode == 0, out.stderr[-3000:]
-        assert any(ln.startswith("shown ") and ln.endswith("welcome=True")
-                   for ln in out.stdout.splitlines()), out.stdout + out.stderr[-3000:]
+        assert any(
+            ln.startswith("shown ") and ln.endswith("welcome=True")
+            for ln in out.stdout.splitlines()
+        ), out.stdout + out.stderr[-3000:]
         assert f"screenshot saved {shot}" in out.stdout
         shutil.copy(shot, ARTIFACTS / "installed-welcome-x11.png")
     finally:
