@@ -21,6 +21,8 @@ class EngineConfig:
     chunk_tokens: int = 200
     chunk_overlap: int = 32
     parse_workers: int = field(default_factory=_default_workers)
+    # One more reader process that works only while the embedder waits for parsed files.
+    parse_helpers: int = 1
     file_time_limit: float = 120.0
     file_mem_limit: int = 3 * 1024**3
     # 16, not 32: on one thread per batch, smaller batches run ~12% faster (less padding,

@@ -390,6 +390,7 @@ class Collection:
                 chunk_tokens=min(cfg.chunk_tokens, emb.max_tokens - 2),
                 chunk_overlap=cfg.chunk_overlap,
                 parse_workers=cfg.parse_workers,
+                parse_helpers=cfg.parse_helpers,
                 file_time_limit=cfg.file_time_limit,
                 file_mem_limit=cfg.file_mem_limit,
                 embed_batch=cfg.embed_batch,

@@ -36,6 +36,8 @@ class IndexSettings:
     chunk_tokens: int = 200
     chunk_overlap: int = 32
     parse_workers: int = 1
+    # Reader processes that work only while the embedder waits for parsed files.
+    parse_helpers: int = 1
     file_time_limit: float = 120.0
     file_mem_limit: int = 3 * 1024**3
     embed_batch: int = 16
@@ -193,6 +195,7 @@ class Indexer:
                         self.settings.chunk_tokens,
                         self.settings.chunk_overlap,
                         workers=self.settings.parse_workers,
+                        helpers=self.settings.parse_helpers,
                         time_limit=self.settings.file_time_limit,
                         mem_limit=self.settings.file_mem_limit,
                     )
@@ -212,13 +215,22 @@ class Indexer:
                     raise Cancelled()
                 waited = time.monotonic()
                 try:
-                    res = pool.results.get(timeout=0.2)
+                    res = pool.results.get_nowait()
                 except queue.Empty:
-                    if pool.broken and pool.results.empty():
-                        raise FolioError(pool.error or "The document readers stopped.") from None
-                    continue
-                finally:
-                    report.parse_wait_seconds += time.monotonic() - waited
+                    # Nothing parsed yet and nothing to embed: a helper reader may start on
+                    # the next file with the core the embedder leaves idle.
+                    pool.hungry.set()
+                    try:
+                        res = pool.results.get(timeout=0.2)
+                    except queue.Empty:
+                        if pool.broken and pool.results.empty():
+                            raise FolioError(
+                                pool.error or "The document readers stopped."
+                            ) from None
+                        continue
+                    finally:
+                        report.parse_wait_seconds += time.monotonic() - waited
+                    pool.hungry.clear()
                 received += 1
                 entry, sha = queued.pop(res.key)
                 if res.error:

@@ -3,7 +3,8 @@
 A reader that hangs, eats all memory or crashes the interpreter takes down only its worker:
 the file gets a per-file error, a fresh worker starts, and the run goes on. Workers read and
 chunk (in the embedding model's tokens); the parent process only embeds and writes, so parsing
-overlaps with embedding on another core.
+overlaps with embedding on another core. Helper workers read only while the embedder has
+nothing to do (``hungry``), so the cores are busy without reading ever crowding out embedding.
 """
 
 from __future__ import annotations
@@ -115,7 +116,12 @@ class _Worker:
 
 
 class ParsePool:
-    """Feeds tasks to N workers from a manager thread; results come out of ``results``."""
+    """Feeds tasks to N workers from a manager thread; results come out of ``results``.
+
+    ``helpers`` more workers take a task only while ``hungry`` is set: the consumer sets it
+    when it is waiting for results with nothing else to do (the start of a run, a slow file),
+    so that a core it would leave idle reads the next file instead.
+    """
 
     def __init__(
         self,
@@ -123,6 +129,7 @@ class ParsePool:
         max_tokens: int,
         overlap: int,
         workers: int = 1,
+        helpers: int = 0,
         time_limit: float = 120.0,
         mem_limit: int = 3 * 1024**3,
     ) -> None:
@@ -132,6 +139,8 @@ class ParsePool:
         self._ctx = mp.get_context(method)
         self._args = (tokenizer_file, max_tokens, overlap, mem_limit)
         self._n = max(1, workers)
+        self._helpers = max(0, helpers)
+        self.hungry = threading.Event()
         self._time_limit = time_limit
         self._todo: deque[ParseTask] = deque()
         self._lock = threading.Lock()
@@ -149,6 +158,11 @@ class ParsePool:
             self._todo.append(task)
 
     @property
+    def busy(self) -> int:
+        """Workers reading a file right now (helpers included)."""
+        return sum(w.task is not None for w in self._workers)
+
+    @property
     def broken(self) -> bool:
         return bool(self.error) or not self._thread.is_alive()
 
@@ -160,11 +174,12 @@ class ParsePool:
         from multiprocessing.connection import wait
 
         try:
-            self._workers = [_Worker(self._ctx, self._args) for _ in range(self._n)]
+            n = self._n + self._helpers
+            self._workers = [_Worker(self._ctx, self._args) for _ in range(n)]
             while not self._stop.is_set():
-                # Hand a task to each idle worker.
-                for w in self._workers:
-                    if w.task is None:
+                # Hand a task to each idle worker; to a helper only while the consumer waits.
+                for i, w in enumerate(self._workers):
+                    if w.task is None and (i < self._n or self.hungry.is_set()):
                         with self._lock:
                             task = self._todo.popleft() if self._todo else None
                         if task is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from engine import CancelToken, Library, Progress
@@ -87,3 +88,31 @@ def test_reader_processes_that_cannot_start_give_an_error_not_a_hang(
     with pytest.raises(FolioError, match="could not start its document reader processes"):
         coll.index([folder])
     coll.close()
+
+
+def test_helper_reader_works_only_while_the_embedder_waits(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    files = []
+    for i in range(8):
+        f = tmp_path / f"long-{i}.txt"
+        f.write_text(f"Sentence {i} that goes on for a while. " * 60_000, "utf-8")  # ~2 MB
+        files.append(f)
+    pool = ParsePool(embedder.tokenizer_file, 200, 32, workers=1, helpers=1)
+    try:
+        for i, f in enumerate(files):
+            pool.submit(ParseTask(i, str(f)))
+        most = 0
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:  # not hungry: the helper stays out of the way
+            most = max(most, pool.busy)
+            time.sleep(0.01)
+        assert most == 1
+        pool.hungry.set()  # the consumer waits with nothing to do: both readers work
+        deadline = time.monotonic() + 30
+        while pool.busy < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.busy == 2
+        results = [pool.results.get(timeout=120) for _ in files]
+    finally:
+        pool.close()
+    assert sorted(r.key for r in results) == list(range(8))
+    assert all(not r.error and r.chunks for r in results)
