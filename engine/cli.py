@@ -221,6 +221,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import format_report, load_questions
+
+    questions, problems = load_questions(Path(args.questions).expanduser())
+    lib = _library(args)
+    bar = _Bar()
+    with lib.open(args.collection) as coll:
+        if coll.index_outdated:
+            print(f"folio: {coll.outdated_notice}", file=sys.stderr)
+
+        def tick(done: int, total: int) -> None:
+            bar(Progress("asking", done, total))
+
+        report = coll.evaluate(questions, k=args.k, progress=tick)
+    report.problems = problems
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(format_report(report, misses=args.misses))
+    return 0
+
+
 def cmd_reembed(args: argparse.Namespace) -> int:
     lib = _library(args)
     model = Path(args.model).expanduser() if args.model else None
@@ -506,6 +528,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--all", action="store_true", help="every relevant document, not just top k")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
+
+    ev = sub.add_parser(
+        "eval", help="measure how often search finds the right document and page for questions"
+    )
+    ev.add_argument(
+        "--questions",
+        required=True,
+        help="CSV or JSONL: question, document, and optionally page or answer",
+    )
+    ev.add_argument("--collection", "-c", required=True)
+    ev.add_argument("--k", type=int, default=5, help="hits looked at per question")
+    ev.add_argument("--misses", type=int, default=20, help="misses listed (without --json)")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_eval)
 
     st = sub.add_parser("status", help="documents, chunks and failures of a collection")
     st.add_argument("--collection", "-c", required=True)

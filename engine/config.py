@@ -20,6 +20,8 @@ class EngineConfig:
     embed_model: Path | None = None
     chunk_tokens: int = 200
     chunk_overlap: int = 32
+    # Embed and keyword-index each passage with its context header (document, section, table).
+    context_headers: bool = True
     parse_workers: int = field(default_factory=_default_workers)
     # One more reader process that works only while the embedder waits for parsed files.
     parse_helpers: int = 1

@@ -11,7 +11,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +26,14 @@ from .errors import (
     IndexCorrupted,
     StorageError,
 )
+from .evaluate import EvalQuestion, EvalReport, evaluate
 from .index.ann import VectorIndex
 from .index.indexer import Indexer, IndexSettings
-from .index.store import DocRow, Store, storage_errors
+from .index.store import INDEX_FORMAT, DocRow, Store, storage_errors
 from .paths import collections_dir
 from .progress import CancelToken, ProgressCallback
 from .retrieve import EXHAUSTIVE_THRESHOLD, Retriever, SearchOptions
+from .route import DocumentIndex
 from .types import DocumentGroup, Hit, IndexReport
 
 _STORE = "store.sqlite3"
@@ -256,6 +258,7 @@ class Collection:
         # What was repaired while this collection was open, for the app to tell the user.
         self.repairs: list[str] = [repaired] if repaired else []
         self._ann: VectorIndex | None = None
+        self._doc_index: tuple[tuple[int, float], DocumentIndex] | None = None
 
     def __enter__(self) -> Collection:
         return self
@@ -381,7 +384,10 @@ class Collection:
             if paths:
                 for p in paths:
                     self.store.add_root(os.path.abspath(p))
-            roots = [Path(p) for p in (paths or self.store.roots())]
+            # A collection indexed by an older Folio is read again from its files, whole, so
+            # that no document is left in the old format.
+            outdated = self.index_outdated
+            roots = [Path(p) for p in (self.store.roots() if outdated or not paths else paths)]
             ann = self.ann()
             # Another process may have written since we loaded: bring the ANN in line first.
             ann.reconcile(self.store)
@@ -395,11 +401,41 @@ class Collection:
                 file_mem_limit=cfg.file_mem_limit,
                 embed_batch=cfg.embed_batch,
                 embed_streams=cfg.embed_streams,
+                # The header fills what the passage leaves of the model's window (at least 24).
+                header_tokens=max(24, emb.max_tokens - 2 - min(cfg.chunk_tokens, emb.max_tokens))
+                if cfg.context_headers
+                else 0,
             )
-            report = Indexer(self.store, ann, emb, settings).run(roots, progress, cancel)
+            if not outdated and not self.store.get_meta("index_format"):
+                # A new collection: everything it will hold is in the current format.
+                self.store.set_meta("index_format", str(INDEX_FORMAT))
+            report = Indexer(self.store, ann, emb, settings).run(
+                roots, progress, cancel, reread=outdated
+            )
             if not paths and not report.cancelled and self.rebuilt_notice:
                 self.store.set_meta(_REBUILT, "")  # its folders are indexed again
+            if outdated and not report.cancelled:
+                self.store.set_meta("index_format", str(INDEX_FORMAT))
             return report
+
+    @property
+    def index_outdated(self) -> bool:
+        """True when the collection holds documents indexed by an older Folio (without context
+        headers and document profiles): the next ``index`` reads them all again."""
+        if self.store.get_meta("index_format") == str(INDEX_FORMAT):
+            return False
+        row = self.store.db.execute("SELECT 1 FROM documents LIMIT 1").fetchone()
+        return row is not None
+
+    @property
+    def outdated_notice(self) -> str:
+        if not self.index_outdated:
+            return ""
+        return (
+            f"Collection '{self.name}' was indexed by an earlier version of Folio. Its documents "
+            "are read again so that search knows each passage's document, section and table; "
+            "until then search works as before."
+        )
 
     def remove_root(self, path: Path, cancel: CancelToken | None = None) -> int:
         """Stop following a folder or file: its documents leave the collection."""
@@ -466,7 +502,15 @@ class Collection:
     # -- retrieval ----------------------------------------------------------------------
 
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.ann(), self._checked_embedder(), self.name)
+        emb = self._checked_embedder()
+        return Retriever(self.store, self.ann(), emb, self.name, self._document_index(emb.dim))
+
+    def _document_index(self, dim: int) -> DocumentIndex:
+        """The routing index of the collection's documents, rebuilt when they change."""
+        version = self.store.documents_version()
+        if self._doc_index is None or self._doc_index[0] != version:
+            self._doc_index = (version, DocumentIndex.build(self.store.doc_profiles(), dim))
+        return self._doc_index[1]
 
     def search(self, query: str, k: int = 5, documents: frozenset[int] | None = None) -> list[Hit]:
         return self.retriever().search(query, SearchOptions(k=k, documents=documents))
@@ -475,6 +519,34 @@ class Collection:
         self, query: str, threshold: float = EXHAUSTIVE_THRESHOLD
     ) -> list[DocumentGroup]:
         return self.retriever().search_all(query, threshold)
+
+    def evaluate(
+        self,
+        questions: list[EvalQuestion],
+        k: int = 5,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> EvalReport:
+        """Retrieval quality on ``questions`` (``folio eval``; see evaluate.py)."""
+        retriever = self.retriever()
+
+        def page_texts(doc_id: int) -> dict[int, str]:
+            pages: dict[int, str] = {}
+            rows = self.store.db.execute(
+                "SELECT page, text FROM chunks WHERE doc_id=? ORDER BY ord", (doc_id,)
+            )
+            for page, text in rows:
+                pages[page] = pages.get(page, "") + "\n" + text
+            return pages
+
+        docs = [(d.id, d.path) for d in self.documents() if d.status == "indexed"]
+        return evaluate(
+            questions,
+            docs,
+            page_texts,
+            lambda q, n: retriever.search(q, SearchOptions(k=n)),
+            k=k,
+            progress=progress,
+        )
 
     def texts(self) -> list[str]:
         """The full text of every indexed document, read again from the files (for CPT)."""

@@ -17,13 +17,17 @@ import numpy as np
 from .embed.base import Embedder
 from .index.ann import VectorIndex
 from .index.store import ChunkRow, Store
+from .ingest.numbers import joined_numbers
+from .rerank import PageCandidate, rerank
+from .route import DocumentIndex, query_facts
 from .types import DocumentGroup, Hit
 
 # Reciprocal rank fusion constant (Cormack et al. use 60): damps the weight of the top ranks so
 # that a passage ranked well by both searches beats one ranked first by only one of them.
 RRF_K = 60
-# Two passages whose vectors are this close say the same thing; only the better one is kept.
-NEAR_DUPLICATE_COSINE = 0.95
+# Two passages that share this share of their words (Jaccard) say the same thing; only the
+# better one is kept.
+NEAR_DUPLICATE_OVERLAP = 0.8
 # MiniLM cosine above which a passage is taken to be about the query (exhaustive mode).
 EXHAUSTIVE_THRESHOLD = 0.45
 
@@ -56,19 +60,38 @@ class SearchOptions:
     candidates: int = 50
     documents: frozenset[int] | None = None  # restrict to these document ids
     diversity: bool = True
+    # Document routing: a prior per document from what the question names (route.py).
+    route: bool = True
+    # Rank pages (from all their passages), then hand back the best passage of each page.
+    pages: bool = True
+    # Score the best pages again with what the first stage ignores (rerank.py).
+    rerank: bool = True
 
 
 # BM25 ranking costs time in proportion to the postings (term, chunk) it scores. On a large
 # collection the keyword query keeps its rarest terms up to this many postings: common terms
 # carry little BM25 weight, and the vector side still sees the whole question.
 POSTINGS_BUDGET = 4000
+# How much a document's routing prior (0..1) adds to a passage's fused score. A passage ranked
+# first by both searches scores 2 / (RRF_K + 1) = 0.033: the prior moves a passage of the
+# document the question names up by a few ranks, never over a much better passage elsewhere.
+PRIOR_WEIGHT = 0.03
+# Documents whose prior is at least this close to the best one also give candidates of their
+# own (an exact vector search inside them): the right report's passages are then in the running
+# even when look-alike reports crowd the collection-wide lists.
+ROUTE_FLOOR = 0.8
+ROUTE_DOCS = 3
+# A page's score: its best passage, plus this share of each further passage of the page that
+# was a candidate (a table's rows and the sentence that explains them back each other up).
+PAGE_SUPPORT = 0.3
 
 
 def keyword_candidates(
     store: Store, query: str, n: int, documents: frozenset[int] | None
 ) -> list[tuple[int, float]]:
-    """Chunk ids best first by BM25 over the query's content words."""
+    """Chunk ids best first by BM25 over the query's content words (and its figures)."""
     terms = keyword_terms(query)
+    terms += [t for t in joined_numbers(query) if t not in terms]
     if not terms:
         return []
     if len(terms) > 1:
@@ -96,11 +119,19 @@ class Retriever:
         ann: VectorIndex,
         embedder: Embedder,
         collection: str,
+        documents: DocumentIndex | None = None,
     ):
         self.store = store
         self.ann = ann
         self.embedder = embedder
         self.collection = collection
+        self._documents = documents
+
+    @property
+    def documents(self) -> DocumentIndex:
+        if self._documents is None:
+            self._documents = DocumentIndex.build(self.store.doc_profiles(), self.embedder.dim)
+        return self._documents
 
     # -- top-k --------------------------------------------------------------------------
 
@@ -110,10 +141,27 @@ class Retriever:
             return []
         n = max(opt.candidates, opt.k * 4)
         qv = self.embedder.embed_query(query)
+
+        # 1. Which documents does the question point at? (a prior, never a filter)
+        priors: dict[int, float] = {}
+        if opt.route and opt.documents is None:
+            priors = self.documents.priors(query_facts(query), qv)
+
+        # 2. Candidates: the collection-wide vector and keyword lists, plus an exact vector
+        #    search inside the documents the question points at most clearly.
         vector_hits = self._vector_candidates(qv, n, opt.documents)
+        routed = sorted(
+            (d for d, p in priors.items() if p >= ROUTE_FLOOR), key=lambda d: -priors[d]
+        )
+        if routed:
+            seen = {cid for cid, _ in vector_hits}
+            extra = self._vector_candidates(qv, n, frozenset(routed[:ROUTE_DOCS]))
+            vector_hits = sorted(
+                vector_hits + [h for h in extra if h[0] not in seen], key=lambda h: -h[1]
+            )
         keyword_hits = keyword_candidates(self.store, query, n, opt.documents)
 
-        # Fuse: each list contributes 1 / (RRF_K + rank) for every chunk it ranks.
+        # 3. Fuse: each list contributes 1 / (RRF_K + rank) for every chunk it ranks.
         fused: dict[int, float] = defaultdict(float)
         vrank: dict[int, int] = {}
         krank: dict[int, int] = {}
@@ -123,43 +171,69 @@ class Retriever:
         for rank, (cid, _bm25) in enumerate(keyword_hits, start=1):
             fused[cid] += 1.0 / (RRF_K + rank)
             krank[cid] = rank
-        ordered = sorted(fused, key=lambda c: (-fused[c], c))
+        rows = self.store.chunks(sorted(fused))
 
-        # Walk the fused list best first, skipping near-duplicates of what was already taken.
-        rows = self.store.chunks(ordered[: max(opt.k * 6, 30)])
+        # 4. The routing prior of each chunk's document.
+        score = {
+            cid: f + PRIOR_WEIGHT * priors.get(rows[cid].doc_id, 0.0)
+            for cid, f in fused.items()
+            if cid in rows
+        }
+        ordered = sorted(score, key=lambda c: (-score[c], c))
+
+        # 5. Pages: scored from all their candidate chunks, the best of them scored again by
+        #    the second stage; each page then offers its best chunk.
+        if opt.pages:
+            pages = self._by_page(ordered, score, rows)
+            if opt.rerank:
+                pages = rerank(
+                    self.store, query, qv, keyword_terms(query), pages, score, priors, krank
+                )
+            ordered = [p.chunks[0] for p in pages] + [c for p in pages for c in p.chunks[1:]]
+
+        # 6. Walk best first, skipping near-duplicates of what was already taken.
+        chosen = self._diverse(ordered, rows, opt)
+        return [self._hit(rows[c], score[c], vrank.get(c), krank.get(c)) for c in chosen]
+
+    @staticmethod
+    def _by_page(
+        ordered: list[int], score: dict[int, float], rows: dict[int, ChunkRow]
+    ) -> list[PageCandidate]:
+        """The candidate chunks grouped by page, pages best first: a page scores its best
+        chunk plus a share of each further one, each page's chunks best first."""
+        pages: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for cid in ordered:  # best first, so each page's list is best first
+            r = rows[cid]
+            pages[(r.doc_id, r.page)].append(cid)
+        page_score = {
+            key: score[ids[0]] + PAGE_SUPPORT * sum(score[c] for c in ids[1:])
+            for key, ids in pages.items()
+        }
+        best = sorted(pages, key=lambda key: (-page_score[key], key))
+        return [PageCandidate(key[0], key[1], tuple(pages[key])) for key in best]
+
+    @staticmethod
+    def _diverse(ordered: list[int], rows: dict[int, ChunkRow], opt: SearchOptions) -> list[int]:
+        """The first ``k`` chunks, skipping any that says what a chosen one says: the same
+        words with at most a few changed (copies of a paragraph in many files). The passage
+        text alone is compared, not its header, and figures count as words, so last
+        quarter's table is no duplicate of this quarter's."""
+        if not opt.diversity:
+            return ordered[: opt.k]
         chosen: list[int] = []
-        chosen_vecs: list[np.ndarray] = []
-        chosen_texts: set[str] = set()
-        vec_ids, vecs = (
-            self.store.vectors(list(rows), self.embedder.dim) if opt.diversity else (None, None)
-        )
-        vec_of = (
-            {int(i): vecs[j] for j, i in enumerate(vec_ids)}
-            if vec_ids is not None and vecs is not None
-            else {}
-        )
+        chosen_words: list[frozenset[str]] = []
         for cid in ordered:
             if len(chosen) >= opt.k:
                 break
-            row = rows.get(cid)
-            if row is None:
+            words = frozenset(_WORD.findall(rows[cid].text.lower()))
+            if any(
+                len(words & other) >= NEAR_DUPLICATE_OVERLAP * len(words | other)
+                for other in chosen_words
+            ):
                 continue
-            if opt.diversity:
-                norm = " ".join(row.text.lower().split())
-                if norm in chosen_texts:
-                    continue
-                v = vec_of.get(cid)
-                if (
-                    v is not None
-                    and chosen_vecs
-                    and float(np.max(np.stack(chosen_vecs) @ v)) >= NEAR_DUPLICATE_COSINE
-                ):
-                    continue
-                chosen_texts.add(norm)
-                if v is not None:
-                    chosen_vecs.append(v)
+            chosen_words.append(words)
             chosen.append(cid)
-        return [self._hit(rows[c], fused[c], vrank.get(c), krank.get(c)) for c in chosen]
+        return chosen
 
     def _vector_candidates(
         self, qv: np.ndarray, n: int, documents: frozenset[int] | None
@@ -187,6 +261,7 @@ class Retriever:
             collection=self.collection,
             vector_rank=vr,
             keyword_rank=kr,
+            context=row.context,
         )
 
     # -- exhaustive ---------------------------------------------------------------------

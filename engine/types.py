@@ -56,6 +56,9 @@ class Hit:
     collection: str = ""
     vector_rank: int | None = None
     keyword_rank: int | None = None
+    # The passage's context header (document, section, table): what it was indexed with,
+    # never part of its text, offsets or citation.
+    context: str = ""
 
     @property
     def name(self) -> str:

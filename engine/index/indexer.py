@@ -23,7 +23,9 @@ import numpy as np
 
 from ..embed.base import Embedder
 from ..errors import Cancelled, FolioError, StorageError
+from ..ingest.context import embedding_text
 from ..ingest.pool import ParsePool, ParseResult, ParseTask
+from ..ingest.profile import DocumentProfile, readable_file_name
 from ..progress import CancelToken, ProgressCallback, Throttle, eta
 from ..types import FileOutcome, IndexReport, Progress
 from .ann import VectorIndex
@@ -49,6 +51,9 @@ class IndexSettings:
     # Batches embedded side by side, each on one thread.
     embed_streams: int = 2
     checkpoint_seconds: float = 60.0
+    # Tokens of context header (document, section, table) embedded with each passage; 0 = no
+    # headers. The header and a full passage together fit the embedding model's window.
+    header_tokens: int = 54
 
 
 def sha256_file(path: str) -> str:
@@ -73,6 +78,12 @@ class _Pending:
 _REMEMBER = 20_000
 
 
+def _label(p: _Pending) -> str:
+    """The text that stands for a whole document in the document index."""
+    profile = DocumentProfile.from_json(p.result.profile)
+    return profile.label() or readable_file_name(p.entry.path)
+
+
 class Indexer:
     def __init__(
         self, store: Store, ann: VectorIndex, embedder: Embedder, settings: IndexSettings
@@ -89,7 +100,10 @@ class Indexer:
         roots: list[Path],
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        reread: bool = False,
     ) -> IndexReport:
+        """Index what changed under ``roots``; with ``reread``, read every file again (an
+        older index format), keeping the vectors of passages whose text is unchanged."""
         started = time.monotonic()
         cancel = cancel or CancelToken()
         report = IndexReport()
@@ -152,7 +166,12 @@ class Indexer:
                 if cancel.cancelled:
                     raise Cancelled()
                 doc = by_path.get(entry.path)
-                if doc is not None and doc.size == entry.size and doc.mtime_ns == entry.mtime_ns:
+                if (
+                    not reread
+                    and doc is not None
+                    and doc.size == entry.size
+                    and doc.mtime_ns == entry.mtime_ns
+                ):
                     report.unchanged.append(FileOutcome(entry.path, "unchanged"))
                     done += 1
                     continue
@@ -166,7 +185,7 @@ class Indexer:
                     self._fail(report, entry, "", f"cannot read: {e.strerror or e}")
                     done += 1
                     continue
-                if doc is not None and doc.sha256 == sha:
+                if not reread and doc is not None and doc.sha256 == sha:
                     self.store.touch_doc(doc.id, entry.size, entry.mtime_ns)
                     report.unchanged.append(FileOutcome(entry.path, "unchanged"))
                     done += 1
@@ -179,7 +198,7 @@ class Indexer:
                     )
                     done += 1
                     continue
-                twins = self.store.docs_by_sha(sha)
+                twins = [] if reread else self.store.docs_by_sha(sha)
                 if twins:
                     n = self._copy(doc, twins[0], entry)
                     report.indexed.append(FileOutcome(entry.path, "copied", "", n))
@@ -198,6 +217,7 @@ class Indexer:
                         helpers=self.settings.parse_helpers,
                         time_limit=self.settings.file_time_limit,
                         mem_limit=self.settings.file_mem_limit,
+                        header_tokens=self.settings.header_tokens,
                     )
                     parse_started = time.monotonic()
                 queued[expected] = (entry, sha)
@@ -305,7 +325,14 @@ class Indexer:
         """Embed the chunks of ``pending`` documents and write them in one transaction."""
         if not pending:
             return 0
-        texts = [c.text for p in pending for c in p.result.chunks]
+        texts = [
+            embedding_text(p.result.contexts[i] if i < len(p.result.contexts) else "", c.text)
+            for p in pending
+            for i, c in enumerate(p.result.chunks)
+        ]
+        # Each document's label (organisation, form, period, file name) is embedded too: the
+        # document index that routes a question to the right report.
+        labels = [_label(p) for p in pending]
         # A passage already embedded in this run (the same boilerplate in many reports) or
         # still unchanged in the previous version of an edited file gets its vector again
         # instead of another pass through the model: same text, same vector.
@@ -337,6 +364,7 @@ class Indexer:
         fresh = self.embedder.embed(
             unique, self.settings.embed_batch, between, streams=self.settings.embed_streams
         )
+        label_vectors = self.embedder.embed(labels, self.settings.embed_batch)
         report.embed_seconds += time.monotonic() - t0
         for text, vec in zip(unique, fresh, strict=True):
             vectors[todo[text]] = vec
@@ -347,7 +375,7 @@ class Indexer:
         offset = 0
         self.store.begin()
         try:
-            for p in pending:
+            for p, label_vector in zip(pending, label_vectors, strict=True):
                 n = len(p.result.chunks)
                 vecs = vectors[offset : offset + n]
                 offset += n
@@ -361,6 +389,9 @@ class Indexer:
                     p.result.warnings,
                     p.result.chunks,
                     vecs,
+                    contexts=p.result.contexts,
+                    profile=p.result.profile,
+                    doc_vector=label_vector,
                 )
                 added_ids.extend(ids)
                 added_vecs.append(vecs)

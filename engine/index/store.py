@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IndexCorrupted, StorageError
+from ..ingest.context import embedding_text
+from ..ingest.numbers import joined_numbers
 from ..types import ChunkSpan
 
 # Ordered migrations; PRAGMA user_version records how many have run.
@@ -63,7 +65,36 @@ MIGRATIONS: list[str] = [
         INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     """,
+    # 2: each chunk's context header (document, section, table) and extra keywords (figures
+    # without their thousands separators) are keyword-indexed beside its text; each document
+    # keeps its profile (title, organisation, form, period) and a vector of it for routing.
+    """
+    ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT '';
+    ALTER TABLE chunks ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+    ALTER TABLE documents ADD COLUMN profile TEXT NOT NULL DEFAULT '';
+    ALTER TABLE documents ADD COLUMN vector BLOB;
+    DROP TRIGGER chunks_ai;
+    DROP TRIGGER chunks_ad;
+    DROP TABLE chunks_fts;
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        context, text, keywords, content='chunks', content_rowid='id',
+        tokenize='porter unicode61'
+    );
+    CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, context, text, keywords)
+        VALUES (new.id, new.context, new.text, new.keywords);
+    END;
+    CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, context, text, keywords)
+        VALUES ('delete', old.id, old.context, old.text, old.keywords);
+    END;
+    INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+    """,
 ]
+
+# How passages are cut and described (context headers, document profiles). A collection
+# indexed with an older format is read again from its files, with progress, when next indexed.
+INDEX_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -79,6 +110,7 @@ class DocRow:
     warnings: tuple[str, ...]
     n_pages: int
     n_chunks: int
+    profile: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +122,7 @@ class ChunkRow:
     start: int
     end: int
     text: str
+    context: str = ""
 
 
 def _doc(row: sqlite3.Row) -> DocRow:
@@ -105,6 +138,7 @@ def _doc(row: sqlite3.Row) -> DocRow:
         warnings=tuple(json.loads(row["warnings"] or "[]")),
         n_pages=row["n_pages"],
         n_chunks=row["n_chunks"],
+        profile=row["profile"],
     )
 
 
@@ -270,9 +304,14 @@ class Store:
         warnings: Sequence[str],
         chunks: Sequence[ChunkSpan],
         vectors: np.ndarray,
+        contexts: Sequence[str] = (),
+        profile: str = "",
+        doc_vector: np.ndarray | None = None,
     ) -> tuple[int, list[int], list[int]]:
         """Insert a document with its chunks and vectors (replacing an older version of it).
 
+        ``contexts`` are the chunks' context headers (same order; none for old callers),
+        ``profile`` the document's profile (JSON) and ``doc_vector`` the vector of its label.
         Returns (doc_id, new chunk ids, chunk ids of the replaced version).
         """
         dropped: list[int] = []
@@ -281,7 +320,8 @@ class Store:
             dropped = self.delete_doc(old.id)
         cur = self.db.execute(
             "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings,"
-            " n_pages, n_chunks, indexed_at) VALUES(?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?)",
+            " n_pages, n_chunks, indexed_at, profile, vector)"
+            " VALUES(?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?, ?)",
             (
                 path,
                 size,
@@ -292,16 +332,32 @@ class Store:
                 n_pages,
                 len(chunks),
                 time.time(),
+                profile,
+                None
+                if doc_vector is None
+                else np.ascontiguousarray(doc_vector, dtype=np.float32).tobytes(),
             ),
         )
         doc_id = int(cur.lastrowid or 0)
         ids: list[int] = []
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         for i, c in enumerate(chunks):
+            context = contexts[i] if i < len(contexts) else ""
             cur = self.db.execute(
-                'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, vector)'
-                " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc_id, i, c.page, c.start, c.end, c.n_tokens, c.text, vecs[i].tobytes()),
+                'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, vector,'
+                " context, keywords) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc_id,
+                    i,
+                    c.page,
+                    c.start,
+                    c.end,
+                    c.n_tokens,
+                    c.text,
+                    vecs[i].tobytes(),
+                    context,
+                    " ".join(joined_numbers(c.text)),
+                ),
             )
             ids.append(int(cur.lastrowid or 0))
         return doc_id, ids, dropped
@@ -312,21 +368,21 @@ class Store:
         """Another copy of an indexed document: chunks and vectors reused, not re-embedded."""
         cur = self.db.execute(
             "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings, n_pages,"
-            " n_chunks, indexed_at) SELECT ?, ?, ?, sha256, kind, status, warnings, n_pages,"
-            " n_chunks, ? FROM documents WHERE id=?",
+            " n_chunks, indexed_at, profile, vector) SELECT ?, ?, ?, sha256, kind, status,"
+            " warnings, n_pages, n_chunks, ?, profile, vector FROM documents WHERE id=?",
             (new_path, size, mtime_ns, time.time(), src.id),
         )
         doc_id = int(cur.lastrowid or 0)
         ids: list[int] = []
         rows = self.db.execute(
-            'SELECT ord, page, start, "end", n_tokens, text, vector FROM chunks'
-            " WHERE doc_id=? ORDER BY ord",
+            'SELECT ord, page, start, "end", n_tokens, text, vector, context, keywords'
+            " FROM chunks WHERE doc_id=? ORDER BY ord",
             (src.id,),
         ).fetchall()
         for r in rows:
             cur = self.db.execute(
-                'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, vector)'
-                " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, vector,'
+                " context, keywords) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (doc_id, *tuple(r)),
             )
             ids.append(int(cur.lastrowid or 0))
@@ -361,9 +417,26 @@ class Store:
         return labels, mat.reshape(len(got), -1)
 
     def doc_texts_and_vectors(self, doc_id: int) -> list[tuple[str, np.ndarray]]:
-        """(text, vector) of each chunk of a document."""
-        rows = self.db.execute("SELECT text, vector FROM chunks WHERE doc_id = ?", (doc_id,))
-        return [(r[0], np.frombuffer(r[1], dtype=np.float32)) for r in rows]
+        """(embedded text, vector) of each chunk of a document: the text the vector was
+        computed from, its context header included."""
+        rows = self.db.execute(
+            "SELECT context, text, vector FROM chunks WHERE doc_id = ?", (doc_id,)
+        )
+        return [(embedding_text(r[0], r[1]), np.frombuffer(r[2], dtype=np.float32)) for r in rows]
+
+    def doc_profiles(self) -> list[tuple[int, str, str, bytes | None]]:
+        """(id, path, profile JSON, label vector) of every indexed document."""
+        rows = self.db.execute(
+            "SELECT id, path, profile, vector FROM documents WHERE status='indexed'"
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def documents_version(self) -> tuple[int, float]:
+        """Changes whenever a document is added, replaced or removed (for caches)."""
+        row = self.db.execute(
+            "SELECT count(*), coalesce(max(indexed_at), 0) + coalesce(sum(id), 0) FROM documents"
+        ).fetchone()
+        return int(row[0]), float(row[1])
 
     def doc_chunk_ids(self, doc_ids: Iterable[int]) -> list[int]:
         out: list[int] = []
@@ -379,11 +452,12 @@ class Store:
         for i in range(0, len(ids), 500):
             part = list(ids[i : i + 500])
             q = (
-                'SELECT c.id, c.doc_id, d.path, c.page, c.start, c."end", c.text FROM chunks c'
-                f" JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({','.join('?' * len(part))})"
+                'SELECT c.id, c.doc_id, d.path, c.page, c.start, c."end", c.text, c.context'
+                " FROM chunks c JOIN documents d ON d.id = c.doc_id"
+                f" WHERE c.id IN ({','.join('?' * len(part))})"
             )
             for r in self.db.execute(q, part):
-                out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+                out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
         return out
 
     def keyword_search(self, match: str, limit: int | None) -> list[tuple[int, float]]:

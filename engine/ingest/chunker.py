@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..types import ChunkSpan, Section
+from .context import is_table_row
 
 
 class TokenOffsets(Protocol):
@@ -29,27 +30,39 @@ class ChunkSettings:
 
 
 # A sentence ends at . ! ? (optionally followed by a closing quote or bracket) and whitespace;
-# a paragraph ends at a blank line. Both are candidate cut points.
-_BOUNDARY = re.compile(r"\n\s*\n|(?<=[.!?])[\"')\]]?\s+|\n")
-
-
-_PARAGRAPH = re.compile(r"\n\s*\n")
+# a paragraph ends at a blank line. Both are candidate cut points, and so is every line end.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?[ \t]+")
 
 
 def _units(text: str) -> list[tuple[int, int, bool]]:
-    """Sentence-like units (start, end, starts_paragraph) covering the non-blank text."""
+    """Sentence-like units (start, end, starts_paragraph) covering the non-blank text.
+
+    A line of a table ("U.S. Treasury securities 22,274 (1,354) 20,920") is one unit: the
+    "." of "U.S." is no sentence end there, and a row is never cut in two.
+    """
     spans: list[tuple[int, int, bool]] = []
-    pos = 0
     para = True
-    for m in _BOUNDARY.finditer(text):
-        if m.start() > pos and text[pos : m.start()].strip():
-            spans.append((pos, m.start(), para))
-            para = False
-        if _PARAGRAPH.search(m.group()):
+    pos = 0
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        if not line.strip():
             para = True
-        pos = m.end()
-    if pos < len(text) and text[pos:].strip():
-        spans.append((pos, len(text), para))
+            continue
+        if is_table_row(line):
+            spans.append((start, end, para))
+            para = False
+            continue
+        a = start
+        for m in _SENTENCE_END.finditer(line):
+            b = start + m.start()
+            if text[a:b].strip():
+                spans.append((a, b, para))
+                para = False
+            a = start + m.end()
+        if text[a:end].strip():
+            spans.append((a, end, para))
+            para = False
     return spans
 
 

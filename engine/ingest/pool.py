@@ -36,12 +36,20 @@ class ParseResult:
     n_pages: int = 0
     warnings: list[str] = field(default_factory=list)
     chunks: list[ChunkSpan] = field(default_factory=list)
+    # The context header of each chunk (same order) and the document's profile (JSON).
+    contexts: list[str] = field(default_factory=list)
+    profile: str = ""
     error: str = ""
     seconds: float = 0.0
 
 
 def _worker_main(
-    conn: Connection, tokenizer_file: str, max_tokens: int, overlap: int, mem_limit: int
+    conn: Connection,
+    tokenizer_file: str,
+    max_tokens: int,
+    overlap: int,
+    mem_limit: int,
+    header_tokens: int,
 ) -> None:
     """Loop: receive a path, read and chunk it, send the result back."""
     if mem_limit > 0:
@@ -54,6 +62,8 @@ def _worker_main(
     from ..errors import ReaderError
     from . import read_file
     from .chunker import ChunkSettings, FastTokenizerOffsets, chunk_sections
+    from .context import chunk_contexts
+    from .profile import profile_document
 
     tokens = FastTokenizerOffsets(tokenizer_file)
     settings = ChunkSettings(max_tokens=max_tokens, overlap_tokens=overlap)
@@ -74,6 +84,13 @@ def _worker_main(
             result.chunks = chunk_sections(doc.sections, tokens, settings)
             if not result.chunks:
                 result.error = "no text found"
+            elif header_tokens > 0:
+                profile = profile_document(Path(task.path).name, doc)
+                result.profile = profile.to_json()
+                result.contexts = [
+                    _cut(h, tokens, header_tokens)
+                    for h in chunk_contexts(doc.sections, result.chunks, profile)
+                ]
         except ReaderError as e:
             result.error = str(e) or type(e).__name__
         except MemoryError:
@@ -88,6 +105,14 @@ def _worker_main(
             conn.send(result)
         except MemoryError:
             conn.send(ParseResult(task.key, task.path, error="too big to read: ran out of memory"))
+
+
+def _cut(text: str, tokens: Any, limit: int) -> str:
+    """``text`` cut to at most ``limit`` tokens of the embedding model, at a token start."""
+    starts = tokens.token_starts(text)
+    if len(starts) <= limit:
+        return text
+    return text[: starts[limit]].rstrip()
 
 
 class _Worker:
@@ -132,12 +157,13 @@ class ParsePool:
         helpers: int = 0,
         time_limit: float = 120.0,
         mem_limit: int = 3 * 1024**3,
+        header_tokens: int = 0,
     ) -> None:
         # forkserver: workers never inherit torch's threads or the parent's open databases.
         # Windows has no forkserver; spawn gives the same guarantee there, starting slower.
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self._ctx = mp.get_context(method)
-        self._args = (tokenizer_file, max_tokens, overlap, mem_limit)
+        self._args = (tokenizer_file, max_tokens, overlap, mem_limit, header_tokens)
         self._n = max(1, workers)
         self._helpers = max(0, helpers)
         self.hungry = threading.Event()

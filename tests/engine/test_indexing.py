@@ -10,6 +10,7 @@ import pytest
 
 from engine import EmbeddingModelMismatch, EngineConfig, Library
 from engine.embed.base import Embedder
+from engine.ingest.context import embedding_text
 from engine.retrieve import keyword_candidates
 
 TOPICS = {
@@ -236,9 +237,10 @@ def test_an_edited_file_re_embeds_only_the_passages_that_changed(
     assert again.chunks_embedded + again.chunks_reused == new_total
     assert 1 <= again.chunks_embedded <= 3 and again.chunks_reused >= new_total - 3
     # Every stored vector, reused or new, is the vector the model gives for its text.
-    rows = coll.store.db.execute("SELECT text, vector FROM chunks").fetchall()
-    fresh = embedder.embed([r[0] for r in rows])
-    stored = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+    # (The model reads each passage with its context header.)
+    rows = coll.store.db.execute("SELECT context, text, vector FROM chunks").fetchall()
+    fresh = embedder.embed([embedding_text(r[0], r[1]) for r in rows])
+    stored = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
     assert np.allclose(stored, fresh, atol=1e-5)
     assert "company cars" in coll.search("company cars fleet desk", k=1)[0].text
 
@@ -249,9 +251,13 @@ def test_a_passage_shared_by_several_files_is_embedded_once(
     folder = tmp_path / "docs"
     folder.mkdir()
     boilerplate = _paragraphs("legal", 3)
-    for name in ("q1.md", "q2.md", "q3.md"):
-        own = f"The {name[:2]} report: revenue rose in the {name[:2]} quarter of the year."
-        (folder / name).write_text("\n\n".join([*boilerplate, own]), "utf-8")
+    # Three reports of the same name in three folders: the shared passages have the same text
+    # and the same context header (a header names its file, so the same paragraph in files of
+    # other names is embedded with each one's header).
+    for quarter in ("q1", "q2", "q3"):
+        (folder / quarter).mkdir()
+        own = f"The {quarter} report: revenue rose in the {quarter} quarter of the year."
+        (folder / quarter / "report.md").write_text("\n\n".join([*boilerplate, own]), "utf-8")
     report = library.create("Reports").index([folder])
     chunks = sum(o.chunks for o in report.indexed)
     assert len(report.indexed) == 3

@@ -1,0 +1,172 @@
+"""The second stage: the best candidate pages scored again, with what the first stage ignores.
+
+The first stage ranks passages one by one (vectors and keywords, fused, plus the document's
+routing prior). A page, though, is only as good as everything on it: the answer to "What was
+the gross margin in Q3?" is the income statement, whose rows *name* the question's terms
+("Gross margin 36,413 35,885"), not the management discussion that mentions gross margin in
+passing. Each of the top pages gets features read from all of its passages:
+
+- ``best``: the first-stage score of its best passage; ``rest``: the sum over its other
+  candidate passages (passages of one page back each other up);
+- ``prior``: the routing prior of its document (route.py);
+- ``vmax``: the best cosine similarity of the question to any passage of the page;
+- ``cover``: the share of the question's content words found on the page (with its header);
+- ``rowcover``: the share found in the labels of the page's table rows;
+- ``kbest``: the reciprocal keyword rank of its best passage.
+
+- ``quote``: the longest run of the question's words (six or more) that the page holds word
+  for word, as a share of the question: a sentence pasted from a document finds its page.
+
+The score is a weighted sum. The weights were fitted (logistic regression, C=1, features
+relative to each question's best page) on the 10-Q questions of ../shared/corpus with gold
+pages, and checked company by company: fitted on four companies' questions, measured on the
+fifth (page recall@5 of single-document questions 0.639 -> 0.787 over the five held-out
+folds; better on every fold). See the README's retrieval figures. The fitted prior weight
+(5.3) is lowered to 3.0, inside the range where the dev figure does not change (2.0-5.3), so
+that a page plainly better than anything in the named document still wins: routing stays a
+preference, not a filter. ``quote`` is set by hand (no
+dev question is a pasted sentence): a verbatim quote outweighs everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .index.store import Store
+from .ingest.context import is_table_row
+
+WEIGHTS = {
+    "best": 0.77,
+    "rest": 3.5,
+    "prior": 3.0,
+    "vmax": 5.0,
+    "cover": 0.34,
+    "rowcover": 2.9,
+    "kbest": 0.21,
+    "quote": 8.0,
+}
+# A run of fewer words than this is no quote (questions share short phrases with many pages).
+QUOTE_WORDS = 6
+# How many of the first stage's pages are scored again.
+RERANK_PAGES = 40
+# Words are compared by their first letters: "expenses" meets "expense", "operating" meets
+# "operations" (a crude stem that needs no language data).
+_STEM = 5
+_FIGURES = re.compile(r"[\d$€£¥,.()%—–\-−]+")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def quote_share(query_words: Sequence[str], page_words: str) -> float:
+    """The longest run of ``query_words`` found in ``page_words`` (words joined by single
+    spaces), as a share of the query; 0 below ``QUOTE_WORDS`` words."""
+    n = len(query_words)
+    if n < QUOTE_WORDS:
+        return 0.0
+    padded = f" {page_words} "
+    # Is any run of QUOTE_WORDS words there at all? (the usual answer, for questions: no)
+    starts = [
+        i
+        for i in range(n - QUOTE_WORDS + 1)
+        if f" {' '.join(query_words[i : i + QUOTE_WORDS])} " in padded
+    ]
+    if not starts:
+        return 0.0
+    best = QUOTE_WORDS
+    for i in starts:
+        j = i + best + 1
+        while j <= n and f" {' '.join(query_words[i:j])} " in padded:
+            best = j - i
+            j += 1
+    return best / n
+
+
+@dataclass(frozen=True)
+class PageCandidate:
+    doc_id: int
+    page: int
+    chunks: tuple[int, ...]  # the page's candidate chunk ids, best first
+
+
+def _stems(terms: Sequence[str]) -> list[str]:
+    return [t[:_STEM] for t in terms]
+
+
+def page_features(
+    store: Store,
+    query: str,
+    qv: np.ndarray,
+    terms: Sequence[str],
+    pages: Sequence[PageCandidate],
+    score: dict[int, float],
+    priors: dict[int, float],
+    krank: dict[int, int],
+) -> list[dict[str, float]]:
+    """The features of each page (same order as ``pages``)."""
+    if not pages:
+        return []
+    stems = _stems(terms)
+    query_words = _WORD.findall(query.lower())
+    # Every passage of the candidate pages, in one query.
+    values = ",".join("(?, ?)" for _ in pages)
+    args: list[int] = [x for p in pages for x in (p.doc_id, p.page)]
+    rows = store.db.execute(
+        "SELECT doc_id, page, text, context, vector FROM chunks"
+        f" WHERE (doc_id, page) IN (VALUES {values}) ORDER BY doc_id, page, ord",
+        args,
+    ).fetchall()
+    texts: dict[tuple[int, int], list[str]] = {}
+    header: dict[tuple[int, int], str] = {}
+    vmax: dict[tuple[int, int], float] = {}
+    if rows:
+        mat = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        sims = mat @ qv if mat.shape[1] == qv.shape[0] else np.zeros(len(rows))
+        for r, sim in zip(rows, sims, strict=True):
+            key = (r[0], r[1])
+            texts.setdefault(key, []).append(r[2])
+            header.setdefault(key, r[3])
+            vmax[key] = max(vmax.get(key, -1.0), float(sim))
+    out: list[dict[str, float]] = []
+    for p in pages:
+        key = (p.doc_id, p.page)
+        body = "\n".join(texts.get(key, ()))
+        low = (body + "\n" + header.get(key, "")).lower()
+        labels = " ".join(
+            _FIGURES.sub(" ", line) for line in body.splitlines() if is_table_row(line)
+        ).lower()
+        n = max(1, len(stems))
+        ranks = [krank[c] for c in p.chunks if c in krank]
+        out.append(
+            {
+                "best": score[p.chunks[0]],
+                "rest": sum(score[c] for c in p.chunks[1:]),
+                "prior": priors.get(p.doc_id, 0.0),
+                "vmax": vmax.get(key, 0.0),
+                "cover": sum(1 for s in stems if s in low) / n,
+                "rowcover": sum(1 for s in stems if s in labels) / n,
+                "kbest": max((1.0 / (60 + r) for r in ranks), default=0.0),
+                "quote": quote_share(query_words, " ".join(_WORD.findall(body.lower()))),
+            }
+        )
+    return out
+
+
+def rerank(
+    store: Store,
+    query: str,
+    qv: np.ndarray,
+    terms: Sequence[str],
+    pages: Sequence[PageCandidate],
+    score: dict[int, float],
+    priors: dict[int, float],
+    krank: dict[int, int],
+) -> list[PageCandidate]:
+    """The first ``RERANK_PAGES`` pages in their new order, then the rest as they were."""
+    head = list(pages[:RERANK_PAGES])
+    feats = page_features(store, query, qv, terms, head, score, priors, krank)
+    value = [sum(WEIGHTS[k] * f[k] for k in WEIGHTS) for f in feats]
+    order = sorted(range(len(head)), key=lambda i: -value[i])
+    return [head[i] for i in order] + list(pages[RERANK_PAGES:])
