@@ -20,12 +20,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .bench import CORPUS, RssSampler, _mb
+from .bench import RssSampler, _mb, corpus_dir
 from .citations import content_words
 from .config import EngineConfig
 
-PG = CORPUS / "qa" / "tonic_validate_paul_graham"
-COVID = CORPUS / "qa" / "covid_qa" / "200423_covidQA.json"
+
+def pg_dir() -> Path:
+    return corpus_dir() / "qa" / "tonic_validate_paul_graham"
+
+
+def covid_file() -> Path:
+    return corpus_dir() / "qa" / "covid_qa" / "200423_covidQA.json"
 
 
 def coverage(gold: str, text: str) -> float:
@@ -35,13 +40,13 @@ def coverage(gold: str, text: str) -> float:
 
 
 def _pg_set(n: int) -> tuple[Path, list[dict[str, str]]]:
-    qa = json.loads((PG / "openai_vs_vertex" / "qa_pairs.json").read_text("utf-8"))
-    return PG / "paul_graham_essays", qa[:n]
+    qa = json.loads((pg_dir() / "openai_vs_vertex" / "qa_pairs.json").read_text("utf-8"))
+    return pg_dir() / "paul_graham_essays", qa[:n]
 
 
 def _covid_set(folder: Path, n: int) -> list[dict[str, str]]:
     """Write the papers as text files; pick n questions spread over different papers."""
-    data = json.loads(COVID.read_text("utf-8"))["data"]
+    data = json.loads(covid_file().read_text("utf-8"))["data"]
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for item in data:
@@ -191,7 +196,7 @@ def bench_answer(
     from .generate import GenSettings, load_generator
     from .library import Library
 
-    if not PG.exists():
+    if not pg_dir().exists():
         raise SystemExit("The Paul Graham set is missing from ../shared/corpus.")
     tmp = tempfile.TemporaryDirectory(prefix="folio-bench-") if home is None else None
     home = Path(tmp.name) if tmp else home
@@ -216,7 +221,7 @@ def bench_answer(
             "recall_at_6"
         ]
 
-    if COVID.exists() and "quality" in parts:
+    if covid_file().exists() and "quality" in parts:
         cq = _covid_set(home / "covid-papers", n_questions)
         covid = lib.get_or_create("bench-covid")
         covid.index([home / "covid-papers"])

@@ -604,8 +604,24 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser(
         "bench", help="measure indexing, PDF reading, query and answer speed and quality"
     )
-    b.add_argument("what", choices=["index", "pdf", "query", "answer", "gui", "tune"])
+    b.add_argument("what", choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune"])
     b.add_argument("paths", nargs="*")
+    b.add_argument(
+        "--corpus",
+        help="the benchmark data folder (default: FOLIO_CORPUS, else ../shared/corpus beside "
+        "a source checkout)",
+    )
+    b.add_argument(
+        "--eval-questions",
+        dest="eval_questions",
+        help="retrieval: a folio eval questions file (default: the docugami 10-Q questions)",
+    )
+    b.add_argument(
+        "--headers", action="store_true", help="retrieval: also index without context headers"
+    )
+    b.add_argument(
+        "--scale", type=int, default=100_000, help="retrieval: passages for the latency copy"
+    )
     b.add_argument("--out", help="write the figures as JSON here")
     b.add_argument("--sizes", default="1000,10000,100000")
     b.add_argument("--questions", type=int, default=25, help="answer: questions per data set")

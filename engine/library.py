@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -525,6 +525,7 @@ class Collection:
         questions: list[EvalQuestion],
         k: int = 5,
         progress: Callable[[int, int], None] | None = None,
+        options: SearchOptions | None = None,
     ) -> EvalReport:
         """Retrieval quality on ``questions`` (``folio eval``; see evaluate.py)."""
         retriever = self.retriever()
@@ -543,7 +544,7 @@ class Collection:
             questions,
             docs,
             page_texts,
-            lambda q, n: retriever.search(q, SearchOptions(k=n)),
+            lambda q, n: retriever.search(q, replace(options or SearchOptions(), k=n)),
             k=k,
             progress=progress,
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .errors import FolioError
+from .ingest.context import table_context
 from .types import Hit
 
 FENCE_OPEN = "<<<SOURCES"
@@ -102,11 +103,12 @@ def source_label(number: int, hit: Hit, with_collection: bool) -> str:
 
 def source_parts(number: int, hit: Hit, text: str, with_collection: bool) -> list[Segment]:
     """One numbered source: a trusted label line, then the untrusted passage."""
-    return [
-        Segment(source_label(number, hit, with_collection) + "\n"),
-        Segment(defuse(text.strip()), trusted=False),
-        Segment("\n\n"),
-    ]
+    parts = [Segment(source_label(number, hit, with_collection) + "\n")]
+    table = table_context(hit.context)
+    if table:
+        # A table row's figures need their table's title and columns to mean anything.
+        parts += [Segment(defuse(table), trusted=False), Segment("\n")]
+    return [*parts, Segment(defuse(text.strip()), trusted=False), Segment("\n\n")]
 
 
 def user_message(

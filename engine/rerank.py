@@ -163,10 +163,17 @@ def rerank(
     score: dict[int, float],
     priors: dict[int, float],
     krank: dict[int, int],
-) -> list[PageCandidate]:
-    """The first ``RERANK_PAGES`` pages in their new order, then the rest as they were."""
+) -> tuple[list[PageCandidate], dict[tuple[int, int], float]]:
+    """The first ``RERANK_PAGES`` pages in their new order, then the rest as they were; and
+    the second-stage score of each page (pages past the first ``RERANK_PAGES`` get scores below
+    all of those, in their old order)."""
     head = list(pages[:RERANK_PAGES])
     feats = page_features(store, query, qv, terms, head, score, priors, krank)
     value = [sum(WEIGHTS[k] * f[k] for k in WEIGHTS) for f in feats]
     order = sorted(range(len(head)), key=lambda i: -value[i])
-    return [head[i] for i in order] + list(pages[RERANK_PAGES:])
+    ranked = [head[i] for i in order] + list(pages[RERANK_PAGES:])
+    floor = min(value, default=0.0)
+    values = {(p.doc_id, p.page): v for p, v in zip(head, value, strict=True)}
+    for n, p in enumerate(pages[RERANK_PAGES:], start=1):
+        values[(p.doc_id, p.page)] = floor - 0.001 * n
+    return ranked, values

@@ -183,17 +183,21 @@ class Retriever:
 
         # 5. Pages: scored from all their candidate chunks, the best of them scored again by
         #    the second stage; each page then offers its best chunk.
+        final = score
         if opt.pages:
             pages = self._by_page(ordered, score, rows)
             if opt.rerank:
-                pages = rerank(
+                pages, value = rerank(
                     self.store, query, qv, keyword_terms(query), pages, score, priors, krank
                 )
+                # A hit's score is its page's second-stage score (higher is better; hits of
+                # several collections are merged by it).
+                final = {c: value[(rows[c].doc_id, rows[c].page)] for c in score}
             ordered = [p.chunks[0] for p in pages] + [c for p in pages for c in p.chunks[1:]]
 
         # 6. Walk best first, skipping near-duplicates of what was already taken.
         chosen = self._diverse(ordered, rows, opt)
-        return [self._hit(rows[c], score[c], vrank.get(c), krank.get(c)) for c in chosen]
+        return [self._hit(rows[c], final[c], vrank.get(c), krank.get(c)) for c in chosen]
 
     @staticmethod
     def _by_page(

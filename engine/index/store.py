@@ -431,6 +431,11 @@ class Store:
         )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
+    def doc_profiles_and_paths(self) -> list[tuple[str, str]]:
+        """(path, profile JSON) of every indexed document."""
+        rows = self.db.execute("SELECT path, profile FROM documents WHERE status='indexed'")
+        return [(r[0], r[1]) for r in rows]
+
     def documents_version(self) -> tuple[int, float]:
         """Changes whenever a document is added, replaced or removed (for caches)."""
         row = self.db.execute(

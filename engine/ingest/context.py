@@ -26,6 +26,9 @@ from .profile import DocumentProfile
 # Header parts are cut to these many characters (the whole header stays well under the
 # embedding model's window together with a 200-token passage).
 _LABEL_CHARS = 140
+# The header line that names a passage's table starts with this (the answer prompt shows it
+# with a table row, whose figures mean nothing without their columns).
+TABLE_PREFIX = "Table: "
 _SECTION_CHARS = 110
 
 _NUM = re.compile(r"^[(\[]?[-+−]?[$€£¥]?[-+−]?\d[\d,]*(?:\.\d+)?[)\]]?%?[)\]]?$")
@@ -48,6 +51,15 @@ _MONTH_WORDS = frozenset(
 _SMALL_WORDS = frozenset(
     "a an and as at by for from in into of on or per the to with vs versus".split()
 )
+
+
+def table_context(context: str) -> str:
+    """For a passage with table rows, the section and table lines of its header (the table's
+    title and columns); '' for any other passage."""
+    lines = context.splitlines()
+    if not any(line.startswith(TABLE_PREFIX) for line in lines):
+        return ""
+    return "\n".join(lines[1:])
 
 
 def embedding_text(context: str, text: str) -> str:
@@ -260,7 +272,7 @@ def _table_header(
         parts.append(_clip(" ".join(shown), 70))
     if cols:
         parts.append(_clip(" ".join(cols), 90))
-    return " — ".join(parts)
+    return TABLE_PREFIX + " — ".join(parts) if parts else ""
 
 
 def chunk_contexts(

@@ -84,13 +84,14 @@ def _worker_main(
             result.chunks = chunk_sections(doc.sections, tokens, settings)
             if not result.chunks:
                 result.error = "no text found"
-            elif header_tokens > 0:
+            else:
                 profile = profile_document(Path(task.path).name, doc)
                 result.profile = profile.to_json()
-                result.contexts = [
-                    _cut(h, tokens, header_tokens)
-                    for h in chunk_contexts(doc.sections, result.chunks, profile)
-                ]
+                if header_tokens > 0:
+                    result.contexts = [
+                        _cut(h, tokens, header_tokens)
+                        for h in chunk_contexts(doc.sections, result.chunks, profile)
+                    ]
         except ReaderError as e:
             result.error = str(e) or type(e).__name__
         except MemoryError:

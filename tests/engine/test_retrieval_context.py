@@ -203,3 +203,16 @@ def _doc(text: str):  # type: ignore[no-untyped-def]
     from engine.types import ParsedDocument, Section
 
     return ParsedDocument(kind="text", sections=(Section(page=1, text=text),))
+
+
+def test_the_answer_prompt_shows_a_table_rows_header(acme: Collection) -> None:
+    from engine.prompts import user_message
+
+    hit = acme.search("Net cash used in investing activities", k=1)[0]
+    prompt = user_message("What was the net cash used?", [(1, hit, hit.text)], False).text
+    # The row's figures come with the table's title, in the untrusted sources block.
+    assert "Table: " in prompt and "CONSOLIDATED STATEMENTS OF CASH FLOWS" in prompt
+    assert prompt.index("CONSOLIDATED STATEMENTS") < prompt.index("Net cash used in investing")
+    # A passage that holds no table row has no table line.
+    prose = acme.search("demand for industrial adhesives varies with the economy", k=1)[0]
+    assert "Table: " not in user_message("q", [(1, prose, prose.text)], False).text
