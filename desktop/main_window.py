@@ -486,6 +486,9 @@ class MainWindow(QMainWindow):
                     roots[name] = [Path(r) for r in coll.roots()]
                     if coll.rebuilt_notice:
                         rebuilt[name] = coll.rebuilt_notice
+                    elif coll.index_outdated and coll.roots():
+                        # Indexed by an earlier Folio: read again now, with progress.
+                        rebuilt[name] = coll.outdated_notice
             problems = self.watcher.set_roots([r for rs in roots.values() for r in rs])
             return roots, problems, rebuilt
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,6 +59,7 @@ RERANK_PAGES = 40
 _STEM = 5
 _FIGURES = re.compile(r"[\d$€£¥,.()%—–\-−]+")
 _WORD = re.compile(r"[^\W_]+")
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def quote_share(query_words: Sequence[str], page_words: str) -> float:
@@ -84,11 +86,25 @@ def quote_share(query_words: Sequence[str], page_words: str) -> float:
     return best / n
 
 
+def unit_of(page: int, start: int, paged: bool) -> int:
+    """The unit a passage starting at ``start`` is ranked in: its whole page in a PDF (0); in a
+    document without pages (text, Markdown, Word, HTML), whose sections can be ten times
+    longer than a printed page, the passage itself (its start)."""
+    return 0 if paged else start
+
+
 @dataclass(frozen=True)
 class PageCandidate:
     doc_id: int
     page: int
     chunks: tuple[int, ...]  # the page's candidate chunk ids, best first
+    part: int = 0  # the passage's start, in documents without pages (see unit_of)
+    paged: bool = True
+    first: float = 0.0  # the first-stage score of the page
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.doc_id, self.page, self.part)
 
 
 def _stems(terms: Sequence[str]) -> list[str]:
@@ -114,29 +130,28 @@ def page_features(
     values = ",".join("(?, ?)" for _ in pages)
     args: list[int] = [x for p in pages for x in (p.doc_id, p.page)]
     rows = store.db.execute(
-        "SELECT doc_id, page, text, context, vector FROM chunks"
+        "SELECT doc_id, page, text, context, vector, start FROM chunks"
         f" WHERE (doc_id, page) IN (VALUES {values}) ORDER BY doc_id, page, ord",
         args,
     ).fetchall()
-    texts: dict[tuple[int, int], list[str]] = {}
-    header: dict[tuple[int, int], str] = {}
-    vmax: dict[tuple[int, int], float] = {}
+    texts: dict[tuple[int, int, int], list[str]] = {}
+    header: dict[tuple[int, int, int], str] = {}
+    vmax: dict[tuple[int, int, int], float] = {}
     if rows:
         mat = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         sims = mat @ qv if mat.shape[1] == qv.shape[0] else np.zeros(len(rows))
+        paged = {(p.doc_id, p.page): p.paged for p in pages}
         for r, sim in zip(rows, sims, strict=True):
-            key = (r[0], r[1])
+            key = (r[0], r[1], unit_of(r[1], r[5], paged[(r[0], r[1])]))
             texts.setdefault(key, []).append(r[2])
             header.setdefault(key, r[3])
             vmax[key] = max(vmax.get(key, -1.0), float(sim))
     out: list[dict[str, float]] = []
     for p in pages:
-        key = (p.doc_id, p.page)
-        body = "\n".join(texts.get(key, ()))
-        low = (body + "\n" + header.get(key, "")).lower()
-        labels = " ".join(
-            _FIGURES.sub(" ", line) for line in body.splitlines() if is_table_row(line)
-        ).lower()
+        key = p.key
+        parts = [_analyse(t) for t in texts.get(key, ())]
+        low = "\n".join(a[0] for a in parts) + "\n" + header.get(key, "").lower()
+        labels = " ".join(a[1] for a in parts)
         n = max(1, len(stems))
         ranks = [krank[c] for c in p.chunks if c in krank]
         out.append(
@@ -148,10 +163,20 @@ def page_features(
                 "cover": sum(1 for s in stems if s in low) / n,
                 "rowcover": sum(1 for s in stems if s in labels) / n,
                 "kbest": max((1.0 / (60 + r) for r in ranks), default=0.0),
-                "quote": quote_share(query_words, " ".join(_WORD.findall(body.lower()))),
+                "quote": quote_share(query_words, " ".join(a[2] for a in parts)),
             }
         )
     return out
+
+
+@lru_cache(maxsize=8192)
+def _analyse(text: str) -> tuple[str, str, str]:
+    """A passage as the features read it: lower-cased; the labels of its table rows (figures
+    taken out); its words joined by single spaces. Cached: the same pages come back often."""
+    low = text.lower()
+    labels = " ".join(_FIGURES.sub(" ", line) for line in low.splitlines() if is_table_row(line))
+    words = _NON_WORD.sub(" ", low).strip()
+    return low, labels, words
 
 
 def rerank(
@@ -163,17 +188,17 @@ def rerank(
     score: dict[int, float],
     priors: dict[int, float],
     krank: dict[int, int],
-) -> tuple[list[PageCandidate], dict[tuple[int, int], float]]:
-    """The first ``RERANK_PAGES`` pages in their new order, then the rest as they were; and
-    the second-stage score of each page (pages past the first ``RERANK_PAGES`` get scores below
-    all of those, in their old order)."""
+) -> list[PageCandidate]:
+    """The pages with the PDF pages among the first ``RERANK_PAGES`` put in their new order,
+    in the places PDF pages held; passages of documents without pages keep their places (the
+    second stage is fitted to pages, and on Paul Graham's essays and COVID-QA papers it did
+    worse than the first stage)."""
     head = list(pages[:RERANK_PAGES])
-    feats = page_features(store, query, qv, terms, head, score, priors, krank)
+    slots = [i for i, p in enumerate(head) if p.paged]
+    paged = [head[i] for i in slots]
+    feats = page_features(store, query, qv, terms, paged, score, priors, krank)
     value = [sum(WEIGHTS[k] * f[k] for k in WEIGHTS) for f in feats]
-    order = sorted(range(len(head)), key=lambda i: -value[i])
-    ranked = [head[i] for i in order] + list(pages[RERANK_PAGES:])
-    floor = min(value, default=0.0)
-    values = {(p.doc_id, p.page): v for p, v in zip(head, value, strict=True)}
-    for n, p in enumerate(pages[RERANK_PAGES:], start=1):
-        values[(p.doc_id, p.page)] = floor - 0.001 * n
-    return ranked, values
+    order = sorted(range(len(paged)), key=lambda i: -value[i])
+    for slot, i in zip(slots, order, strict=True):
+        head[slot] = paged[i]
+    return head + list(pages[RERANK_PAGES:])

@@ -18,7 +18,7 @@ from .embed.base import Embedder
 from .index.ann import VectorIndex
 from .index.store import ChunkRow, Store
 from .ingest.numbers import joined_numbers
-from .rerank import PageCandidate, rerank
+from .rerank import PageCandidate, rerank, unit_of
 from .route import DocumentIndex, query_facts
 from .types import DocumentGroup, Hit
 
@@ -81,9 +81,11 @@ PRIOR_WEIGHT = 0.03
 # even when look-alike reports crowd the collection-wide lists.
 ROUTE_FLOOR = 0.8
 ROUTE_DOCS = 3
-# A page's score: its best passage, plus this share of each further passage of the page that
-# was a candidate (a table's rows and the sentence that explains them back each other up).
-PAGE_SUPPORT = 0.3
+# A page's first-stage score: its best passage, plus this share of each further candidate
+# passage of the page. Zero: a long table page would otherwise outrank a single better passage
+# of a document without pages just by having many rows; the second stage weighs a page's other
+# passages itself (rerank.py, "rest").
+PAGE_SUPPORT = 0.0
 
 
 def keyword_candidates(
@@ -186,13 +188,16 @@ class Retriever:
         final = score
         if opt.pages:
             pages = self._by_page(ordered, score, rows)
+            slot_scores = [p.first for p in pages]
             if opt.rerank:
-                pages, value = rerank(
+                pages = rerank(
                     self.store, query, qv, keyword_terms(query), pages, score, priors, krank
                 )
-                # A hit's score is its page's second-stage score (higher is better; hits of
-                # several collections are merged by it).
-                final = {c: value[(rows[c].doc_id, rows[c].page)] for c in score}
+                # A hit's score is the first-stage score of the place its page now holds, so
+                # scores fall with the order (hits of several collections merge by them).
+                final = dict(score)
+                for p, s in zip(pages, slot_scores, strict=True):
+                    final[p.chunks[0]] = s
             ordered = [p.chunks[0] for p in pages] + [c for p in pages for c in p.chunks[1:]]
 
         # 6. Walk best first, skipping near-duplicates of what was already taken.
@@ -203,18 +208,26 @@ class Retriever:
     def _by_page(
         ordered: list[int], score: dict[int, float], rows: dict[int, ChunkRow]
     ) -> list[PageCandidate]:
-        """The candidate chunks grouped by page, pages best first: a page scores its best
-        chunk plus a share of each further one, each page's chunks best first."""
-        pages: dict[tuple[int, int], list[int]] = defaultdict(list)
+        """The candidate chunks grouped by page (for documents without pages: by stretches of
+        a section as long as a page), pages best first: a page scores its best chunk plus a
+        share of each further one, each page's chunks best first."""
+        pages: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+        paged: dict[tuple[int, int, int], bool] = {}
         for cid in ordered:  # best first, so each page's list is best first
             r = rows[cid]
-            pages[(r.doc_id, r.page)].append(cid)
+            is_pdf = r.path.lower().endswith(".pdf")
+            key = (r.doc_id, r.page, unit_of(r.page, r.start, is_pdf))
+            pages[key].append(cid)
+            paged[key] = is_pdf
         page_score = {
             key: score[ids[0]] + PAGE_SUPPORT * sum(score[c] for c in ids[1:])
             for key, ids in pages.items()
         }
         best = sorted(pages, key=lambda key: (-page_score[key], key))
-        return [PageCandidate(key[0], key[1], tuple(pages[key])) for key in best]
+        return [
+            PageCandidate(key[0], key[1], tuple(pages[key]), key[2], paged[key], page_score[key])
+            for key in best
+        ]
 
     @staticmethod
     def _diverse(ordered: list[int], rows: dict[int, ChunkRow], opt: SearchOptions) -> list[int]:

@@ -107,11 +107,43 @@ class QueryFacts:
         return bool(self.keys or self.years or self.quarters or self.forms or self.latest)
 
 
+_TOKEN = re.compile(r"[^\W_]+(?:['’][A-Za-z])?|[^\w\s]", re.UNICODE)
+
+
+def _is_name(token: str) -> bool:
+    """A word written as a name: Capitalised, ALL CAPS, or letters with digits ("3M")."""
+    return token[:1].isupper() or (
+        any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+    )
+
+
+def question_names(question: str) -> set[str]:
+    """Name keys of a question: only words it writes as names ("Apple", "NVIDIA", "3M", "Best
+    Buy" -> also "bestbuy"), so that "wealth" in a question does not route to a document
+    titled "Wealth"; runs of two or three such words are also taken written together."""
+    runs: list[list[str]] = [[]]
+    for token in _TOKEN.findall(question):
+        if token[:1].isalnum() and _is_name(token):
+            word = re.sub(r"['’]s$", "", token.casefold())
+            if not _skip(word):
+                runs[-1].append(word)
+                continue
+        if runs[-1]:
+            runs.append([])
+    keys: set[str] = set()
+    for run in runs:
+        keys.update(w for w in run if len(w) >= 2)
+        for n in (2, 3):
+            for i in range(len(run) - n + 1):
+                keys.add("".join(run[i : i + n]))
+    return keys
+
+
 def query_facts(question: str) -> QueryFacts:
     quarters = tuple(dict.fromkeys(quarters_in(question)))
     years = tuple(dict.fromkeys(y for y in years_in(question) if 1900 <= y <= 2100))
     return QueryFacts(
-        keys=frozenset(_name_keys(question)),
+        keys=frozenset(question_names(question)),
         years=years,
         quarters=quarters,
         forms=frozenset(_forms(question)),
@@ -149,10 +181,13 @@ class DocumentIndex:
             forms = _forms(" ".join((p.form, label)))
             if p.form.lower() == "annual report":
                 forms.add("10-K")
+            keys = _name_keys(name_text)
+            # "airbnbs.txt" also answers to "Airbnb".
+            keys |= {k[:-1] for k in keys if len(k) > 4 and k.endswith("s")}
             docs.append(
                 _Doc(
                     id=doc_id,
-                    keys=_name_keys(name_text),
+                    keys=keys,
                     years=set(p.years),
                     quarters=set(p.quarters),
                     forms=forms,

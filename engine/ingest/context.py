@@ -87,7 +87,8 @@ def trailing_figures(line: str) -> int:
 def is_table_row(line: str) -> bool:
     """A line of a table: a label (or nothing) followed by figures."""
     s = line.strip()
-    if not s or len(s) > 240:
+    # A row ends in a figure, a bracket, a per cent sign or a dash placeholder.
+    if not s or len(s) > 240 or not (s[-1].isdigit() or s[-1] in ")%—–-−*"):
         return False
     n = trailing_figures(s)
     if n >= 2:
@@ -163,7 +164,7 @@ class _Line:
     kind: str  # heading2 | heading1 | row | colhead | blank | other
 
 
-def _lines(sections: Sequence[Section]) -> list[_Line]:
+def _lines(sections: Sequence[Section], headings: str) -> list[_Line]:
     pages_with: Counter[str] = Counter()
     for s in sections:
         pages_with.update({_norm(ln) for ln in s.text.splitlines() if ln.strip()})
@@ -185,7 +186,10 @@ def _lines(sections: Sequence[Section]) -> list[_Line]:
             elif _norm(text) in boiler:
                 kind = "other"
             else:
-                strength = heading_strength(text)
+                if headings == "markdown":
+                    strength = 2 if re.match(r"#{1,6}\s", text) else 0
+                else:
+                    strength = heading_strength(text) if headings == "guess" else 0
                 kind = f"heading{strength}" if strength else "other"
             out.append(_Line(s.page, start, end, text, kind))
     return out
@@ -276,11 +280,19 @@ def _table_header(
 
 
 def chunk_contexts(
-    sections: Sequence[Section], chunks: Sequence[ChunkSpan], profile: DocumentProfile
+    sections: Sequence[Section],
+    chunks: Sequence[ChunkSpan],
+    profile: DocumentProfile,
+    kind: str = "pdf",
 ) -> list[str]:
     """The context header of each chunk (same order): document, section, table."""
-    label = _clip(profile.label(), _LABEL_CHARS)
-    lines = _lines(sections)
+    # An opaque file name ("paper 1564") tells the model nothing and only blurs the passage.
+    label = _clip(profile.label(), _LABEL_CHARS) if profile.informative else ""
+    # Headings: Markdown says which lines they are; PDF, Word and web pages lose that in their
+    # text, so they are guessed from how lines look; plain text gets none (guesses there
+    # pick up "Authors: …" lines and blur more than they tell).
+    headings = {"markdown": "markdown", "text": "none"}.get(kind, "guess")
+    lines = _lines(sections, headings)
     # Where each chunk starts among the lines: (page, offset) ordered.
     keys = [(ln.page, ln.start) for ln in lines]
     out: list[str] = []

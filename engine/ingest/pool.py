@@ -90,7 +90,7 @@ def _worker_main(
                 if header_tokens > 0:
                     result.contexts = [
                         _cut(h, tokens, header_tokens)
-                        for h in chunk_contexts(doc.sections, result.chunks, profile)
+                        for h in chunk_contexts(doc.sections, result.chunks, profile, doc.kind)
                     ]
         except ReaderError as e:
             result.error = str(e) or type(e).__name__

@@ -145,6 +145,14 @@ class DocumentProfile:
             text = f"{text} ({self.file_label})" if text else self.file_label
         return text[:240]
 
+    @property
+    def informative(self) -> bool:
+        """Does the label say more than an opaque file name ("paper 1564", "scan 0003")?"""
+        if self.title or self.organisation or self.form or self.period or self.years:
+            return True
+        words = self.file_label.split()
+        return bool(words) and not any(w.isdigit() for w in words)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 
