@@ -76,6 +76,7 @@ def hit_json(h: Hit) -> dict[str, object]:
         "end": h.end,
         "score": round(h.score, 6),
         "text": h.text,
+        "context": h.context,
     }
 
 
