@@ -129,9 +129,12 @@ def page_features(
     # Every passage of the candidate pages, in one query.
     values = ",".join("(?, ?)" for _ in pages)
     args: list[int] = [x for p in pages for x in (p.doc_id, p.page)]
+    # A join on a VALUES list seeks each page in the chunks_page index (a row-value IN over the
+    # same list scans the table).
     rows = store.db.execute(
-        "SELECT doc_id, page, text, context, vector, start FROM chunks"
-        f" WHERE (doc_id, page) IN (VALUES {values}) ORDER BY doc_id, page, ord",
+        "SELECT c.doc_id, c.page, c.text, c.context, c.vector, c.start"
+        f" FROM (VALUES {values}) AS v JOIN chunks AS c"
+        " ON c.doc_id = v.column1 AND c.page = v.column2 ORDER BY c.doc_id, c.page, c.ord",
         args,
     ).fetchall()
     texts: dict[tuple[int, int, int], list[str]] = {}

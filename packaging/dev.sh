@@ -49,7 +49,21 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip wheel setuptools
   # torch first and exactly pinned, so no other package pulls a multi-GB CUDA build.
   "$VENV/bin/python" -m pip install -q torch==2.13.0
-  echo "Installing Folio and its dependencies (the first time compiles llama.cpp: ~7 min)..."
+  # llama.cpp is compiled for a CPU level, not for this exact machine: the installer ships this
+  # build to other PCs, and the code ggml picks for CPUs with AMX tiles crashed on such a Xeon.
+  # The wheel is kept per version and build options (pip's own cache would hand back a wheel
+  # built with other options).
+  llama=$(grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
+  if [ -z "${CMAKE_ARGS:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+    export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+  fi
+  wheels="${XDG_CACHE_HOME:-$HOME/.cache}/folio-build/$(echo "$llama ${CMAKE_ARGS:-}" | sha256sum | cut -c1-16)"
+  if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo "Compiling llama.cpp ($llama; ~7 min the first time)..."
+    "$VENV/bin/python" -m pip wheel -q --no-deps --no-cache-dir -w "$wheels" "$llama"
+  fi
+  "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
+  echo "Installing Folio and its dependencies..."
   "$VENV/bin/python" -m pip install -q -e ".[dev]"
   rm -f "$VENV"/.folio-deps-*
   touch "$stamp"

@@ -90,6 +90,11 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
     """,
+    # 3: the passages of one page found by an index seek (the second stage reads every passage
+    # of its candidate pages; without this it scanned the whole table).
+    """
+    CREATE INDEX chunks_page ON chunks(doc_id, page);
+    """,
 ]
 
 # How passages are cut and described (context headers, document profiles). A collection

@@ -68,20 +68,18 @@ def test_answer_cites_the_right_document_and_page(q3: Collection, model: Generat
     assert events[0] == "evidence" and events.count("evidence") == 1 and "token" in events
     assert evidence[0].hits and evidence[0].plan is not None
     assert answer.text and answer.citations
-    # The pages that hold Apple's quarterly sales figures ("Net sales" table: iPhone 39,669).
+    # The pages that state the quarter's total net sales ($81,797 million): the statement of
+    # operations (page 4), the revenue note (10) and the MD&A tables (18, 19).
     gold_pages = {
         d.page
-        for d in q3.search(
-            "iPhone Mac iPad Services net sales three months ended July 1, 2023", k=20
-        )
-        if d.name == "2023 Q3 AAPL.pdf" and "39,669" in d.text
+        for d in q3.search("Total net sales three months ended July 1, 2023 81,797", k=30)
+        if d.name == "2023 Q3 AAPL.pdf" and "81,797" in d.text
     }
-    assert gold_pages
+    assert gold_pages >= {4, 10}
     cited = {(Path(c.path).name, c.page) for c in answer.citations}
     assert all(name == "2023 Q3 AAPL.pdf" for name, _ in cited)
     assert {page for _, page in cited} & gold_pages
     for c in answer.citations:
-        assert c.status in ("supported", "unsupported", "inferred")
         assert 0 <= c.start < c.end
     data = answer.to_json()
     json.dumps(data)  # serialisable as the CLI prints it

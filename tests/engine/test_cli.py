@@ -67,8 +67,19 @@ def test_cli_end_to_end(tmp_path: Path, folder: Path) -> None:
     )
     assert hits["mode"] == "top_k"
     top = hits["hits"][0]
-    assert set(top) == {"collection", "document", "page", "start", "end", "score", "text"}
+    assert set(top) == {
+        "collection",
+        "document",
+        "page",
+        "start",
+        "end",
+        "score",
+        "text",
+        "context",
+    }
     assert top["document"].endswith("leave.md") and top["collection"] == "HR"
+    # The context header the passage was embedded with (its heading) comes apart from the text.
+    assert "annual leave" in top["context"].lower()
 
     every = json.loads(
         folio(home, "search", "annual leave", "--collection", "HR", "--all", "--json").stdout
