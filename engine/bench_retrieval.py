@@ -71,20 +71,28 @@ def _recall_pg_covid(lib: Any, home: Path, options: list[SearchOptions]) -> dict
 
 
 def _latency(coll: Any, questions: list[str]) -> dict[str, float]:
+    """p50/p95 of a search with every lever on, and in the same run (interleaved, so machine
+    load hits all alike) of the first stage alone and of the query embedding alone."""
     r = coll.retriever()
+    first = replace(VARIANTS["first stage only (no routing, pages, second stage)"], k=5)
+    calls = {
+        "all_levers": lambda q: r.search(q, SearchOptions(k=5)),
+        "first_stage": lambda q: r.search(q, first),
+        "embedding": lambda q: r.embedder.embed_query(q),
+    }
     for q in questions[:10]:
         r.search(q, SearchOptions(k=5))  # warm-up
-    lat = []
+    runs: dict[str, list[float]] = {name: [] for name in calls}
     for q in questions:
-        t0 = time.perf_counter()
-        r.search(q, SearchOptions(k=5))
-        lat.append((time.perf_counter() - t0) * 1000)
-    return {
-        "chunks": coll.store.chunk_count(),
-        "queries": len(lat),
-        "p50_ms": round(statistics.median(lat), 1),
-        "p95_ms": round(float(np.percentile(lat, 95)), 1),
-    }
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            call(q)
+            runs[name].append((time.perf_counter() - t0) * 1000)
+    out: dict[str, float] = {"chunks": coll.store.chunk_count(), "queries": len(questions)}
+    for name, lat in runs.items():
+        out[f"{name}_p50_ms"] = round(statistics.median(lat), 1)
+        out[f"{name}_p95_ms"] = round(float(np.percentile(lat, 95)), 1)
+    return out
 
 
 def _scaled_copy(lib: Any, src: Any, target: int) -> Any:
@@ -185,8 +193,9 @@ def bench_retrieval(
         if scale > out["chunks"]:
             big = _scaled_copy(lib, coll, scale)
             out["latency_scaled"] = _latency(big, qs)
+            name = big.name
             big.close()
-            lib.delete(big.name)
+            lib.delete(name)
     coll.close()
     if tmp:
         tmp.cleanup()
