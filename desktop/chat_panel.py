@@ -362,11 +362,15 @@ class ChatPanel(QWidget):
         for c in answer.citations:
             if c.number not in best or rank[c.status] < rank[best[c.number].status]:
                 best[c.number] = c
+        away = {s.number: s.hit.unavailable for s in answer.included if s.hit.unavailable}
         for number in sorted(best):
             c = best[number]
             chip = QToolButton()
             chip.setText(f"[{number}] {STATUS_MARK[c.status]}")
-            chip.setToolTip(f"{Path(c.path).name}, {c.location} — {c.status}\n“{c.sentence}”")
+            tip = f"{Path(c.path).name}, {c.location} — {c.status}\n“{c.sentence}”"
+            if number in away:  # cited from the index; the file itself is not there now
+                tip += f"\nThe file cannot be opened now: {away[number]}"
+            chip.setToolTip(tip)
             chip.setStyleSheet(f"color: {STATUS_COLOUR[c.status]}; font-weight: bold;")
             chip.setProperty("status", c.status)
             chip.clicked.connect(lambda _=False, c=c: self._open_citation(c))
@@ -375,6 +379,8 @@ class ChatPanel(QWidget):
         self.saw.clear()
         for s in sorted(answer.included, key=lambda s: s.number):
             note = "trimmed to fit" if s.trimmed else f"{s.tokens} tokens"
+            if s.hit.unavailable:
+                note += ", file not reachable now"
             QTreeWidgetItem(self.saw, [f"[{s.number}] {s.hit.name}, {s.hit.location}", note])
         for cut in answer.cut:
             QTreeWidgetItem(self.saw, [f"(cut) {cut.hit.name}, {cut.hit.location}", cut.reason])

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -48,6 +48,8 @@ from .tune_panel import TunePanel
 from .viewer import SourceViewer
 
 DEFAULT_COLLECTION = "My documents"
+UNAVAILABLE = "not reachable now"  # the status of a document whose file cannot be reached
+GREY = QColor("#8a8a8a")
 ASSETS = assets_dir()
 log = logging.getLogger("folio.desktop")
 
@@ -201,6 +203,7 @@ class MainWindow(QMainWindow):
         tb.setObjectName("main-toolbar")
         tb.setMovable(False)
         tb.addAction("Add folder…", self._pick_folder)
+        tb.addAction("Remove folder…", self._ask_remove_folder)
         tb.addAction("New collection…", self._ask_new_collection)
         tb.addAction("Rename…", self._ask_rename_collection)
         tb.addAction("Delete…", self._ask_delete_collection)
@@ -211,6 +214,59 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Add a folder to the collection")
         if folder:
             self.index_paths([Path(folder)])
+
+    def _ask_remove_folder(self) -> None:
+        """Ask which folder of the current collection to remove (its roots are read off the
+        GUI thread), confirm, then remove it: the only way documents leave for good."""
+        name = self.current_collection()
+        if not name:
+            return
+        library = self.library
+
+        def work(_op: Operation) -> list[str]:
+            with library.open(name) as coll:
+                return coll.roots()
+
+        def choose(roots: list[str]) -> None:
+            if not roots:
+                self.status_label.setText(f"'{name}' has no folders to remove.")
+                return
+            folder, ok = QInputDialog.getItem(
+                self, "Remove folder", f"Folder to remove from '{name}':", roots, 0, False
+            )
+            if not ok or not folder:
+                return
+            answer = QMessageBox.question(
+                self,
+                "Remove folder",
+                f"Remove '{folder}' from the collection '{name}'? Its documents leave the "
+                "collection and its chats can no longer cite them; the files themselves stay "
+                "where they are.",
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.remove_folder(name, Path(folder))
+
+        op = Operation(work)
+        op.succeeded.connect(choose)
+        op.failed.connect(self.status_label.setText)
+        self.read_executor.submit(op)
+
+    def remove_folder(self, name: str, folder: Path) -> Operation:
+        library = self.library
+
+        def work(_op: Operation) -> int:
+            with library.open(name) as coll:
+                return coll.remove_root(folder)
+
+        op = Operation(work)
+        op.succeeded.connect(
+            lambda n: self.status_label.setText(
+                f"Removed '{folder.name}' from '{name}': {n} document(s) left the collection."
+            )
+        )
+        op.succeeded.connect(lambda _n: self.refresh_collections())
+        op.failed.connect(self.status_label.setText)
+        return self.index_executor.submit(op)
 
     def _ask_new_collection(self) -> None:
         name, ok = QInputDialog.getText(self, "New collection", "Name:")
@@ -299,12 +355,17 @@ class MainWindow(QMainWindow):
             return
         library = self.library
 
-        def work(_op: Operation) -> tuple[str, list[tuple[str, str]]]:
+        def work(_op: Operation) -> tuple[str, list[tuple[str, str, str]]]:
             with library.open(name) as coll:
                 rows = [
                     (
                         Path(d.path).name,
-                        d.status if d.status != "failed" else f"failed: {d.reason}",
+                        UNAVAILABLE
+                        if d.unavailable
+                        else d.status
+                        if d.status != "failed"
+                        else f"failed: {d.reason}",
+                        f"{d.path}\n{d.unavailable}" if d.unavailable else d.path,
                     )
                     for d in coll.documents()
                 ]
@@ -314,13 +375,17 @@ class MainWindow(QMainWindow):
         op.succeeded.connect(self._show_documents)
         self.read_executor.submit(op)
 
-    def _show_documents(self, result: tuple[str, list[tuple[str, str]]]) -> None:
+    def _show_documents(self, result: tuple[str, list[tuple[str, str, str]]]) -> None:
         name, rows = result
         if name != self.current_collection():
             return  # the user moved on; a newer read is on its way
         self.documents.clear()
-        for doc, status in rows:
-            QTreeWidgetItem(self.documents, [doc, status])
+        for doc, status, tip in rows:
+            item = QTreeWidgetItem(self.documents, [doc, status])
+            for col in (0, 1):
+                item.setToolTip(col, tip)
+                if status == UNAVAILABLE:  # kept and searchable, but its file is not there now
+                    item.setForeground(col, QBrush(GREY))
         self._add_pending_rows(name)
 
     # -- drag and drop ------------------------------------------------------------------
@@ -430,9 +495,21 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
         failed = f", {len(report.failed)} could not be read" if report.failed else ""
+        if report.removed:  # their files are gone from folders that are there
+            folders = sorted({str(Path(o.path).parent) for o in report.removed})
+            where = folders[0] if len(folders) == 1 else f"{len(folders)} folders"
+            failed += f", {len(report.removed)} removed (deleted from {where})"
+        n_away = len(report.unavailable)
+        away = (
+            f" {n_away} folder(s) or file(s) cannot be reached now; their documents are kept "
+            "(greyed) and searchable."
+            if n_away
+            else ""
+        )
         word = "Stopped" if report.cancelled else "Up to date"
         self._last_summary = (
             f"{word}: {len(report.indexed)} indexed, {len(report.unchanged)} unchanged{failed}."
+            f"{away}"
         )
         if report.failed:
             self._show_failures([(f.path, f.reason) for f in report.failed])

@@ -132,6 +132,8 @@ class Answer:
                     "collection": s.hit.collection,
                     "tokens": s.tokens,
                     "trimmed": s.trimmed,
+                    # Why the file cannot be opened now ('' when it can); still cited.
+                    "unavailable": s.hit.unavailable,
                 }
                 for s in self.included
             ],

@@ -77,6 +77,7 @@ def hit_json(h: Hit) -> dict[str, object]:
         "score": round(h.score, 6),
         "text": h.text,
         "context": h.context,
+        "unavailable": h.unavailable,
     }
 
 
@@ -100,6 +101,19 @@ def cmd_collections(args: argparse.Namespace) -> int:
     elif args.action == "rename":
         lib.rename(args.name, args.new_name)
         print(f"Renamed '{args.name}' to '{args.new_name}'.")
+    elif args.action == "remove-folder":
+        folder = os.path.abspath(Path(args.new_name).expanduser())
+        with lib.open(args.name) as coll:
+            if folder not in coll.roots():
+                known = "\n  ".join(coll.roots()) or "(none)"
+                raise FolioError(
+                    f"'{folder}' is not a folder of '{args.name}'. Its folders are:\n  {known}"
+                )
+            n = coll.remove_root(Path(folder))
+        print(
+            f"Removed '{folder}' from '{args.name}': {n} document(s) left the collection "
+            "(your files were not touched)."
+        )
     else:
         infos = lib.infos()
         if args.json:
@@ -147,6 +161,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
         for f in report.failed:
             print(f"  failed: {f.path}: {f.reason}")
+        for f in report.unavailable:
+            print(f"  not reachable now: {f.path}: {f.reason}")
     return 130 if report.cancelled else 0
 
 
@@ -175,7 +191,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             _print_json({"query": args.query, "mode": "top_k", "hits": [hit_json(h) for h in hits]})
         else:
             for n, h in enumerate(hits, start=1):
-                print(f"[{n}] {h.name}, page {h.page} (score {h.score:.3f})")
+                away = " — file not reachable now" if h.unavailable else ""
+                print(f"[{n}] {h.name}, page {h.page} (score {h.score:.3f}){away}")
                 print(f"    {h.snippet(200)}")
     return 0
 
@@ -186,6 +203,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         info = coll.info()
         docs = coll.documents()
         failures = [{"document": d.path, "reason": d.reason} for d in docs if d.status == "failed"]
+        away = [{"document": d.path, "reason": d.unavailable} for d in docs if d.unavailable]
         data = {
             "collection": info.name,
             "documents": info.documents,
@@ -195,6 +213,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "embed_model": info.embed_model,
             "embed_fingerprint": info.embed_fingerprint,
             "failures": failures,
+            "unavailable": away,
         }
         if args.json:
             data["document_list"] = [
@@ -205,6 +224,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "pages": d.n_pages,
                     "chunks": d.n_chunks,
                     "warnings": list(d.warnings),
+                    "unavailable": d.unavailable,
                 }
                 for d in docs
                 if d.status == "indexed"
@@ -218,6 +238,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             if failures:
                 print(f"{len(failures)} files could not be indexed:")
                 for f in failures:
+                    print(f"  {f['document']}: {f['reason']}")
+            if away:
+                print(f"{len(away)} documents are kept but their files cannot be reached now:")
+                for f in away:
                     print(f"  {f['document']}: {f['reason']}")
     return 0
 
@@ -457,7 +481,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for src in sorted(answer.included, key=lambda x: x.number):
             status = marks.get(src.number, "not cited")
             coll = f" [{src.hit.collection}]" if len(collections) > 1 else ""
-            print(f"  [{src.number}] {src.hit.path}, {src.hit.location}{coll} — {status}")
+            away = " (file not reachable now)" if src.hit.unavailable else ""
+            print(f"  [{src.number}] {src.hit.path}, {src.hit.location}{coll} — {status}{away}")
         for c in answer.cut:
             print(f"  (left out) {c.hit.path}, {c.hit.location}: {c.reason}")
         st = answer.stats
@@ -509,9 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("collections", help="create, list, rename or delete collections")
-    c.add_argument("action", choices=["create", "list", "delete", "rename"])
+    c.add_argument("action", choices=["create", "list", "delete", "rename", "remove-folder"])
     c.add_argument("name", nargs="?")
-    c.add_argument("new_name", nargs="?")
+    c.add_argument("new_name", nargs="?", help="rename: the new name; remove-folder: the folder")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_collections)
 
@@ -637,9 +662,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    needs_name = args.command == "collections" and args.action in ("create", "delete", "rename")
-    if needs_name and (not args.name or (args.action == "rename" and not args.new_name)):
-        parser.error(f"'collections {args.action}' needs a name")
+    needs_name = args.command == "collections" and args.action != "list"
+    two = ("rename", "remove-folder")
+    if needs_name and (not args.name or (args.action in two and not args.new_name)):
+        what = "a collection name and a folder" if args.action == "remove-folder" else "a name"
+        parser.error(f"'collections {args.action}' needs {what}")
     try:
         return int(args.func(args))
     except FolioError as e:

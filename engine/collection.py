@@ -193,6 +193,7 @@ class Collection:
                 file_mem_limit=cfg.file_mem_limit,
                 embed_batch=cfg.embed_batch,
                 embed_streams=cfg.embed_streams,
+                probe_seconds=cfg.probe_seconds,
                 # The header fills what the passage leaves of the model's window (at least 24).
                 header_tokens=max(24, emb.max_tokens - 2 - min(cfg.chunk_tokens, emb.max_tokens))
                 if cfg.context_headers

@@ -32,3 +32,6 @@ class EngineConfig:
     embed_batch: int = 16
     # Embedding batches run side by side on this many threads (one CPU thread each).
     embed_streams: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    # Seconds a collection's folder may take to answer (a network share) before its documents
+    # are kept as "not reachable now" instead of being read.
+    probe_seconds: float = 10.0

@@ -67,7 +67,18 @@ def test_cli_end_to_end(tmp_path: Path, folder: Path) -> None:
     )
     assert hits["mode"] == "top_k"
     top = hits["hits"][0]
-    assert set(top) == {"collection", "document", "page", "start", "end", "score", "text"}
+    assert set(top) == {
+        "collection",
+        "document",
+        "page",
+        "start",
+        "end",
+        "score",
+        "text",
+        "context",
+        "unavailable",
+    }
+    assert top["unavailable"] == ""
     assert top["document"].endswith("leave.md") and top["collection"] == "HR"
 
     every = json.loads(
