@@ -143,7 +143,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     coll = lib.get_or_create(args.collection)
     cancel = CancelToken()
     try:
-        report: IndexReport = coll.index([Path(p) for p in args.paths], _Bar(), cancel)
+        paths = [Path(p) for p in args.paths] or None
+        report: IndexReport = coll.index(paths, _Bar(), cancel)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nStopped. What was indexed so far is kept.", file=sys.stderr)
@@ -199,6 +200,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     lib = _library(args)
+    if args.check:
+        return _check(lib, args)
     with lib.open(args.collection) as coll:
         info = coll.info()
         docs = coll.documents()
@@ -244,6 +247,37 @@ def cmd_status(args: argparse.Namespace) -> int:
                 for f in away:
                     print(f"  {f['document']}: {f['reason']}")
     return 0
+
+
+def _check(lib: Any, args: argparse.Namespace) -> int:
+    """folio status --check: 0 when the collection is consistent, 1 when something is not."""
+    with lib.open(args.collection) as coll:
+        found = coll.check()
+        name = coll.name
+    if args.json:
+        _print_json({"collection": name, **found.to_json()})
+        return 0 if found.ok else 1
+    print(f"Collection '{name}': {found.documents} documents, {found.chunks} passages.")
+    if found.not_reachable:
+        print(
+            f"{len(found.not_reachable)} documents are kept while their folder cannot be "
+            "reached (not a fault)."
+        )
+    problems = found.lines()
+    if not problems:
+        print(
+            "Consistent: every document's file is there, and every passage has its vector "
+            "and keywords."
+        )
+        return 0
+    print(f"{len(problems)} problem(s) found:")
+    for line in problems:
+        print(f"  {line}")
+    print(
+        f'Index the collection again (folio index --collection "{name}" with no folder, or '
+        "reopen Folio) to bring it in line; your files are not touched."
+    )
+    return 1
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -541,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_collections)
 
     i = sub.add_parser("index", help="index files and folders into a collection")
-    i.add_argument("paths", nargs="+")
+    i.add_argument("paths", nargs="*", help="files and folders (none: the collection's own)")
     i.add_argument("--collection", "-c", required=True)
     i.add_argument("--workers", type=int, help="parser processes (default: cores - 1)")
     i.add_argument("--json", action="store_true")
@@ -571,6 +605,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="documents, chunks and failures of a collection")
     st.add_argument("--collection", "-c", required=True)
+    st.add_argument(
+        "--check",
+        action="store_true",
+        help="check that every document's file is there and every passage has its vector and "
+        "keywords (exit 1 when not)",
+    )
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
 

@@ -16,12 +16,12 @@ from .evaluate import EvalQuestion, EvalReport, evaluate
 from .index.ann import VectorIndex
 from .index.indexer import Indexer, IndexSettings
 from .index.lock import lock_file, unlock_file
-from .index.repair import REBUILT, VECTORS
+from .index.repair import REBUILT, VECTORS, Consistency, check_consistency
 from .index.store import INDEX_FORMAT, DocRow, storage_errors
 from .progress import CancelToken, ProgressCallback
 from .retrieve import EXHAUSTIVE_THRESHOLD, Retriever, SearchOptions
 from .route import DocumentIndex
-from .types import DocumentGroup, Hit, IndexReport
+from .types import DocumentGroup, FileOutcome, Hit, IndexReport
 
 if TYPE_CHECKING:
     from .library import Library
@@ -205,11 +205,40 @@ class Collection:
             report = Indexer(self.store, ann, emb, settings).run(
                 roots, progress, cancel, reread=outdated
             )
+            if not paths and not report.cancelled:
+                self._drop_outside(report, ann)
+                if self.store.keyword_mismatch():
+                    log.warning("keyword index of %s rebuilt: it did not match", self.name)
+                    self.store.rebuild_keywords()
             if not paths and not report.cancelled and self.rebuilt_notice:
                 self.store.set_meta(REBUILT, "")  # its folders are indexed again
             if outdated and not report.cancelled:
                 self.store.set_meta("index_format", str(INDEX_FORMAT))
             return report
+
+    def _drop_outside(self, report: IndexReport, ann: VectorIndex) -> None:
+        """Documents under none of the collection's folders (left by an older Folio that
+        stopped between forgetting a folder and deleting its documents) leave the index."""
+        roots = [r.rstrip(os.sep) for r in self.store.roots()]
+        stray = [
+            d
+            for d in self.store.documents()
+            if not any(d.path == r or d.path.startswith(r + os.sep) for r in roots)
+        ]
+        if not stray:
+            return
+        dropped: list[int] = []
+        self.store.begin()
+        try:
+            for d in stray:
+                dropped += self.store.delete_doc(d.id)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        ann.remove(dropped)
+        ann.save()
+        report.removed += [FileOutcome(d.path, "removed") for d in stray]
 
     @property
     def index_outdated(self) -> bool:
@@ -231,26 +260,31 @@ class Collection:
         )
 
     def remove_root(self, path: Path, cancel: CancelToken | None = None) -> int:
-        """Stop following a folder or file: its documents leave the collection."""
+        """Stop following a folder or file: its documents leave the collection. One
+        transaction, so a crash never leaves documents of a folder the collection no longer
+        follows."""
         p = os.path.abspath(path)
         with self._writer_lock(), storage_errors():
             ann = self.ann()
-            self.store.remove_root(p)
-            n = 0
-            for d in self.store.documents():
-                if d.path == p or d.path.startswith(p.rstrip(os.sep) + os.sep):
-                    self.store.begin()
-                    try:
-                        dropped = self.store.delete_doc(d.id)
-                        self.store.commit()
-                    except BaseException:
-                        self.store.rollback()
-                        raise
-                    ann.remove(dropped)
-                    n += 1
+            gone = [
+                d
+                for d in self.store.documents()
+                if d.path == p or d.path.startswith(p.rstrip(os.sep) + os.sep)
+            ]
+            dropped: list[int] = []
+            self.store.begin()
+            try:
+                self.store.remove_root(p)
+                for d in gone:
+                    dropped += self.store.delete_doc(d.id)
+                self.store.commit()
+            except BaseException:
+                self.store.rollback()
+                raise
+            ann.remove(dropped)
             if ann.dirty:
                 ann.save()
-            return n
+            return len(gone)
 
     def reembed(
         self,
@@ -369,6 +403,13 @@ class Collection:
         raise CollectionError(f"{Path(path).name} has no page or section {page} any more.")
 
     # -- health -------------------------------------------------------------------------
+
+    def check(self) -> Consistency:
+        """Documents whose file is gone, documents outside the collection's folders, and
+        passages, vectors or keyword entries without their counterpart (reads only)."""
+        emb_dim = int(self.store.get_meta("embed_dim") or 0) or self.embedder.dim
+        with storage_errors():
+            return check_consistency(self.store, VectorIndex(self.path / VECTORS, emb_dim))
 
     def verify(self) -> dict[str, int | str]:
         """Compare SQLite and the vector file; report and repair differences."""

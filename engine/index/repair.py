@@ -9,9 +9,12 @@ import os
 import sqlite3
 import threading
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import IndexCorrupted
+from .ann import VectorIndex
+from .scan import probe
 from .store import Store, storage_errors
 
 STORE = "store.sqlite3"
@@ -117,3 +120,112 @@ def rebuild_store(d: Path, problem: str) -> str:
         store.close()
     log.warning("%s (%s; the damaged database is kept as %s)", notice, problem, aside.name)
     return notice
+
+
+# -- the consistency check (folio status --check) ------------------------------------------
+
+
+@dataclass
+class Consistency:
+    """What ``folio status --check`` found. Every list holds document paths; counts are rows.
+    ``ok`` when nothing is wrong (documents kept while their folder is not reachable are not
+    a fault: they are listed apart)."""
+
+    documents: int = 0
+    chunks: int = 0
+    files_gone: list[str] = field(default_factory=list)  # indexed, yet the file is not there
+    outside_folders: list[str] = field(default_factory=list)  # under none of its folders
+    wrong_chunk_count: list[str] = field(default_factory=list)
+    chunks_without_document: int = 0
+    vectors_without_chunk: int = 0
+    chunks_without_vector: int = 0
+    keywords_without_chunk: int = 0
+    chunks_without_keywords: int = 0
+    vector_file: str = "ok"  # ok | missing | damaged
+    not_reachable: list[str] = field(default_factory=list)  # kept, marked unavailable
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.files_gone
+            or self.outside_folders
+            or self.wrong_chunk_count
+            or self.chunks_without_document
+            or self.vectors_without_chunk
+            or self.chunks_without_vector
+            or self.keywords_without_chunk
+            or self.chunks_without_keywords
+            or (self.vector_file == "damaged")
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {"ok": self.ok, **asdict(self)}
+
+    def lines(self) -> list[str]:
+        """The findings as sentences for people ([] when all is well)."""
+        out = []
+        for path in self.files_gone:
+            out.append(f"{path}: indexed, but the file is no longer there.")
+        for path in self.outside_folders:
+            out.append(f"{path}: indexed, but it is in none of the collection's folders.")
+        for path in self.wrong_chunk_count:
+            out.append(f"{path}: some of its passages are missing from the index.")
+        counts = [
+            (self.chunks_without_document, "passage(s) belong to no document"),
+            (self.vectors_without_chunk, "vector(s) in the search index have no passage"),
+            (self.chunks_without_vector, "passage(s) are missing from the search index"),
+            (self.keywords_without_chunk, "keyword entries have no passage"),
+            (self.chunks_without_keywords, "passage(s) are missing from keyword search"),
+        ]
+        out += [f"{n} {what}." for n, what in counts if n]
+        if self.vector_file == "damaged":
+            out.append("The search index file is damaged (it is rebuilt when next opened).")
+        return out
+
+
+def check_consistency(store: Store, vectors: VectorIndex) -> Consistency:
+    """Compare the collection's database with its files on disk, its vector file and its
+    keyword index. Reads only; nothing is changed."""
+    db = store.db
+    report = Consistency()
+    roots = store.roots()
+    away = {r for r in roots if probe(Path(r), 2.0)}
+    docs = store.documents()
+    report.documents = len(docs)
+    report.chunks = store.chunk_count()
+    counts = dict(db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id").fetchall())
+    for d in docs:
+        under = [r for r in roots if d.path == r or d.path.startswith(r.rstrip(os.sep) + os.sep)]
+        if not under:
+            report.outside_folders.append(d.path)
+        elif d.unavailable or any(r in away for r in under):
+            report.not_reachable.append(d.path)
+        elif d.status == "indexed" and not os.path.exists(d.path):
+            report.files_gone.append(d.path)
+        if d.status == "indexed" and counts.get(d.id, 0) != d.n_chunks:
+            report.wrong_chunk_count.append(d.path)
+    report.chunks_without_document = int(
+        db.execute(
+            "SELECT count(*) FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)"
+        ).fetchone()[0]
+    )
+    # The keyword index keeps one size row per passage it holds (FTS5 external content).
+    report.keywords_without_chunk = int(
+        db.execute(
+            "SELECT count(*) FROM chunks_fts_docsize WHERE id NOT IN (SELECT id FROM chunks)"
+        ).fetchone()[0]
+    )
+    report.chunks_without_keywords = int(
+        db.execute(
+            "SELECT count(*) FROM chunks WHERE id NOT IN (SELECT id FROM chunks_fts_docsize)"
+        ).fetchone()[0]
+    )
+    labels = vectors.stored_labels()
+    chunk_ids = store.chunk_ids()
+    if labels is None:
+        report.vector_file = "damaged" if vectors.path.exists() else "missing"
+        labels = set()
+    report.vectors_without_chunk = len(labels - chunk_ids)
+    if report.vector_file != "missing":
+        report.chunks_without_vector = len(chunk_ids - labels)
+    return report

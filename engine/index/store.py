@@ -508,6 +508,19 @@ class Store:
             return 0
         return int(row[0])
 
+    def keyword_mismatch(self) -> int:
+        """Passages missing from the keyword index plus keyword entries without a passage."""
+        row = self.db.execute(
+            "SELECT (SELECT count(*) FROM chunks_fts_docsize WHERE id NOT IN"
+            " (SELECT id FROM chunks)) + (SELECT count(*) FROM chunks WHERE id NOT IN"
+            " (SELECT id FROM chunks_fts_docsize))"
+        ).fetchone()
+        return int(row[0])
+
+    def rebuild_keywords(self) -> None:
+        """Rebuild the keyword index from the passages (FTS5 'rebuild')."""
+        self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
     def check_integrity(self) -> str:
         row = self.db.execute("PRAGMA quick_check").fetchone()
         return str(row[0]) if row else "no answer"
