@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         chats_head = QHBoxLayout()
         chats_head.addWidget(QLabel("Chats"), 1)
         chats_head.addWidget(self.chat.new_chat_button)
+        chats_head.addWidget(self.chat.delete_chat_button)
         sl.addLayout(chats_head)
         sl.addWidget(self.chat.history, 1)
         split = QSplitter()
@@ -281,16 +282,48 @@ class MainWindow(QMainWindow):
                 self.rename_collection(old, new.strip())
 
     def _ask_delete_collection(self) -> None:
+        """Count the collection's chats (off the GUI thread), then ask what to delete."""
         name = self.current_collection()
         if not name:
             return
-        answer = QMessageBox.question(
-            self,
-            "Delete collection",
-            f"Delete the collection '{name}'? Its index and chats go; your files stay.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete_collection(name)
+        library = self.library
+        op = Operation(lambda _op: library.chats_of(name))
+        op.succeeded.connect(lambda n: self._confirm_delete_collection(name, int(n)))
+        op.failed.connect(self.status_label.setText)
+        self.read_executor.submit(op)
+
+    def _confirm_delete_collection(self, name: str, n_chats: int) -> QMessageBox:
+        box = QMessageBox(self)
+        box.setWindowTitle("Delete collection")
+        box.setIcon(QMessageBox.Icon.Question)
+        if n_chats:
+            box.setText(
+                f"Delete the collection '{name}'? Its index goes; your files stay where they "
+                f"are. It has {n_chats} chat(s): delete them too, or keep them?"
+            )
+            with_chats = box.addButton(
+                f"Delete it and its {n_chats} chat(s)", QMessageBox.ButtonRole.DestructiveRole
+            )
+            keep = box.addButton("Delete it, keep the chats", QMessageBox.ButtonRole.AcceptRole)
+        else:
+            box.setText(
+                f"Delete the collection '{name}'? Its index goes; your files stay where they are."
+            )
+            with_chats = None
+            keep = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+
+        def chosen(button: object) -> None:
+            if button is with_chats:
+                self.delete_collection(name, delete_chats=True)
+            elif button is keep:
+                self.delete_collection(name, delete_chats=False)
+
+        box.buttonClicked.connect(chosen)
+        box.setModal(True)
+        box.open()
+        self._delete_box = box  # for tests
+        return box
 
     def _collection_op(self, work: Callable[[], object], select: str | None = None) -> Operation:
         op = Operation(lambda _op: work())
@@ -309,8 +342,17 @@ class MainWindow(QMainWindow):
     def rename_collection(self, old: str, new: str) -> Operation:
         return self._collection_op(lambda: self.library.rename(old, new), select=new)
 
-    def delete_collection(self, name: str) -> Operation:
-        return self._collection_op(lambda: self.library.delete(name))
+    def delete_collection(self, name: str, delete_chats: bool = False) -> Operation:
+        """Delete the collection's index (never the files); its chats too when asked."""
+        op = self._collection_op(lambda: self.library.delete(name, delete_chats=delete_chats))
+        op.succeeded.connect(
+            lambda n: self.status_label.setText(
+                f"Deleted '{name}' and its {n} chat(s); your files were not touched."
+                if delete_chats
+                else f"Deleted '{name}'; your files were not touched."
+            )
+        )
+        return op
 
     # -- collections and documents ------------------------------------------------------
 

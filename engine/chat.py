@@ -491,7 +491,10 @@ class ChatSession:
         if self.store is not None:
             try:
                 if self.session_id is None:
-                    self.session_id = self.store.create_session([c.name for c in self.collections])
+                    self.session_id = self.store.create_session(
+                        [c.name for c in self.collections],
+                        ids=[c.id for c in self.collections],
+                    )
                 self.store.add_turn(
                     self.session_id, answer.question, answer.raw_text, sent, answer.to_json()
                 )

@@ -96,8 +96,21 @@ def cmd_collections(args: argparse.Namespace) -> int:
         c.close()
         print(f"Created collection '{args.name}'.")
     elif args.action == "delete":
-        lib.delete(args.name)
-        print(f"Deleted collection '{args.name}' (your files were not touched).")
+        n_chats = lib.chats_of(args.name)
+        delete_chats = args.delete_chats
+        if n_chats and not (args.delete_chats or args.keep_chats):
+            if not sys.stdin.isatty():
+                raise FolioError(
+                    f"'{args.name}' has {n_chats} chat(s). Say what happens to them: add "
+                    "--delete-chats to delete them too, or --keep-chats to keep them."
+                )
+            reply = input(f"'{args.name}' has {n_chats} chat(s). Delete them too? [y/N] ")
+            delete_chats = reply.strip().lower() in ("y", "yes")
+        gone = lib.delete(args.name, delete_chats=delete_chats)
+        kept = n_chats - gone
+        chats = f" and its {gone} chat(s)" if gone else ""
+        after = f"; its {kept} chat(s) are kept (folio chats list)" if kept else ""
+        print(f"Deleted collection '{args.name}'{chats} (your files were not touched){after}.")
     elif args.action == "rename":
         lib.rename(args.name, args.new_name)
         print(f"Renamed '{args.name}' to '{args.new_name}'.")
@@ -135,6 +148,56 @@ def cmd_collections(args: argparse.Namespace) -> int:
         else:
             for i in infos:
                 print(f"{i.name}: {i.documents} documents, {i.chunks} chunks, {i.failed} failed")
+    return 0
+
+
+def cmd_chats(args: argparse.Namespace) -> int:
+    """folio chats list [--collection C] | folio chats delete ID"""
+    lib = _library(args)
+    store = lib.chat_store()
+    try:
+        if args.action == "delete":
+            if args.id is None:
+                raise FolioError("Give the number of the chat to delete (see: folio chats list).")
+            title = store.session(args.id).title
+            store.delete_session(args.id)
+            print(f"Deleted chat {args.id} ('{title}').")
+            return 0
+        wanted = lib.id_of(args.collection) if args.collection else None
+        sessions = store.sessions(collection_id=wanted) if wanted else store.sessions()
+    finally:
+        store.close()
+    current = {cid: name for name, cid in lib.ids().items() if cid}
+
+    def shown(s: Any) -> list[str]:
+        out = []
+        for i, name in enumerate(s.collections):
+            cid = s.collection_ids[i] if i < len(s.collection_ids) else ""
+            out.append(current.get(cid) or f"{name} (deleted)")
+        return out
+
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "collections": shown(s),
+                    "collection_ids": list(s.collection_ids),
+                    "turns": s.turns,
+                    "created": s.created,
+                    "updated": s.updated,
+                }
+                for s in sessions
+            ]
+        )
+    elif not sessions:
+        print("No chats yet.")
+    else:
+        for s in sessions:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated))
+            names = ", ".join(shown(s)) or "no collection"
+            print(f"{s.id:>5}  {when}  {s.title}  [{names}]  {s.turns} question(s)")
     return 0
 
 
@@ -467,14 +530,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from .chat import AskOptions, ChatSession
     from .generate import load_generator
-    from .history import ChatStore
 
     lib = _library(args)
     if not args.collection and not args.no_retrieval:
         raise FolioError("Name a collection with --collection, or use --no-retrieval.")
     collections = [] if args.no_retrieval else [lib.open(name) for name in args.collection]
     generator = load_generator(args.model, _gen_settings(args), _adapters(args.adapter))
-    store = ChatStore(lib.home)
+    store = lib.chat_store()
     session = ChatSession(collections, generator, store, args.session, home=lib.home)
     opts = AskOptions(
         retrieval=not args.no_retrieval,
@@ -572,7 +634,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name", nargs="?")
     c.add_argument("new_name", nargs="?", help="rename: the new name; remove-folder: the folder")
     c.add_argument("--json", action="store_true")
+    c.add_argument("--delete-chats", action="store_true", help="delete: delete its chats too")
+    c.add_argument("--keep-chats", action="store_true", help="delete: keep its chats")
     c.set_defaults(func=cmd_collections)
+
+    ch = sub.add_parser("chats", help="list chats, or delete one")
+    ch.add_argument("action", nargs="?", choices=["list", "delete"], default="list")
+    ch.add_argument("id", nargs="?", type=int, help="delete: the chat's number (from list)")
+    ch.add_argument("--collection", "-c", help="list: only the chats that asked it")
+    ch.add_argument("--json", action="store_true")
+    ch.set_defaults(func=cmd_chats)
 
     i = sub.add_parser("index", help="index files and folders into a collection")
     i.add_argument("paths", nargs="*", help="files and folders (none: the collection's own)")

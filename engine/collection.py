@@ -66,6 +66,11 @@ class Collection:
         return self.store.get_meta("name") or self.path.name
 
     @property
+    def id(self) -> str:
+        """The collection's stable id: kept through renames, never reused (chats use it)."""
+        return self.store.get_meta("id")
+
+    @property
     def embed_model(self) -> str:
         return self.store.get_meta("embed_model")
 

@@ -10,12 +10,14 @@ import shutil
 import sqlite3
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from .collection import Collection, CollectionInfo
 from .config import EngineConfig
 from .embed.base import Embedder
 from .errors import CollectionError, FolioError, StorageError
+from .history import ChatStore
 from .index.repair import SIDECAR, STORE, damage, read_sidecar, rebuild_store, write_sidecar
 from .index.store import Store
 from .paths import collections_dir
@@ -89,26 +91,57 @@ class Library:
                     self._checked.add(d)
         store = Store(d / STORE)
         store.on_settings_changed = lambda: write_sidecar(d, store)
+        if not store.get_meta("id"):  # a collection from before stable ids: given one now
+            try:
+                store.set_meta("id", uuid.uuid4().hex)
+            except sqlite3.OperationalError as exc:  # read-only or locked: next time
+                log.warning("collection %s has no id yet: %s", d, exc)
         if not (d / SIDECAR).exists():  # a collection from before the settings file
             write_sidecar(d, store)
         return store, notice
 
-    def _named_dirs(self) -> list[tuple[Path, str]]:
-        """(folder, name) of every collection. One collection that cannot be opened (even after
-        a rebuild) is listed under its saved or folder name, never stops the listing."""
+    def _entries(self) -> list[tuple[Path, str, str]]:
+        """(folder, name, id) of every collection. One collection that cannot be opened (even
+        after a rebuild) is listed under its saved or folder name, never stops the listing."""
         out = []
         for d in self._dirs():
             try:
                 store, _notice = self._open_store(d, deep=False)
                 try:
-                    name = store.get_meta("name")
+                    name, cid = store.get_meta("name"), store.get_meta("id")
                 finally:
                     store.close()
             except (FolioError, sqlite3.Error, OSError) as exc:
                 log.warning("collection %s cannot be opened: %s", d, exc)
-                name = str((read_sidecar(d) or {}).get("name") or "")
-            out.append((d, name or d.name))
+                saved = read_sidecar(d) or {}
+                name, cid = str(saved.get("name") or ""), str(saved.get("id") or "")
+            out.append((d, name or d.name, cid))
         return out
+
+    def _named_dirs(self) -> list[tuple[Path, str]]:
+        return [(d, name) for d, name, _cid in self._entries()]
+
+    def ids(self) -> dict[str, str]:
+        """Each collection's stable id by its current name. The id never changes (a rename
+        keeps it; a new collection of an old name gets a new one): chats are keyed by it."""
+        return {name: cid for _d, name, cid in self._entries()}
+
+    def id_of(self, name: str) -> str:
+        for _d, known, cid in self._entries():
+            if known.casefold() == name.casefold():
+                return cid
+        raise CollectionError(f"There is no collection named '{name}'.")
+
+    def chat_store(self) -> ChatStore:
+        """The chat history, with chats from before collection ids given theirs (once)."""
+        store = ChatStore(self.home)
+        try:
+            if store.needs_adopting():
+                store.adopt(self.ids())
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     def names(self) -> list[str]:
         return [name for _d, name in self._named_dirs()]
@@ -133,7 +166,7 @@ class Library:
             d = root / f"{slug}-{n}"
             n += 1
         d.mkdir()
-        store, _notice = self._open_store(d)
+        store, _notice = self._open_store(d)  # gives it its id
         try:
             store.set_meta("name", name)
             store.set_meta("created_at", str(time.time()))
@@ -164,17 +197,45 @@ class Library:
         store, _notice = self._open_store(d)
         try:
             store.set_meta("name", new)
+            cid = store.get_meta("id")
         finally:
             store.close()
+        if cid:  # its chats follow it (keyed by id); their shown name follows too
+            chats = self.chat_store()
+            try:
+                chats.rename_collection(cid, new)
+            finally:
+                chats.close()
 
-    def delete(self, name: str) -> None:
+    def chats_of(self, name: str) -> int:
+        """How many chats asked this collection (what ``delete(delete_chats=True)`` deletes)."""
+        cid = self.id_of(name)
+        chats = self.chat_store()
+        try:
+            return len(chats.sessions(collection_id=cid)) if cid else 0
+        finally:
+            chats.close()
+
+    def delete(self, name: str, delete_chats: bool = False) -> int:
+        """Delete a collection's index (never the user's files). With ``delete_chats`` the
+        chats that asked it are deleted too, else they are kept (listed by ``folio chats
+        list``; a new collection of the same name does not inherit them). Returns the number
+        of chats deleted."""
         d = self._find(name)
         if d is None:
             raise CollectionError(f"There is no collection named '{name}'.")
+        cid = self.id_of(name)
         # Rename first so a crash mid-delete never leaves a half collection that still lists.
         trash = d.with_name(f".deleted-{d.name}-{os.getpid()}-{int(time.time())}")
         os.replace(d, trash)
         shutil.rmtree(trash, ignore_errors=True)
+        if not (delete_chats and cid):
+            return 0
+        chats = self.chat_store()
+        try:
+            return chats.delete_sessions_of(cid)
+        finally:
+            chats.close()
 
     def infos(self) -> list[CollectionInfo]:
         out = []

@@ -157,6 +157,7 @@ class Store:
     # Meta keys that are the collection's settings; with the roots they are mirrored by the
     # library to collection.json (through ``on_settings_changed``, once committed).
     SETTINGS_KEYS = (
+        "id",
         "name",
         "created_at",
         "embed_model",
