@@ -517,6 +517,9 @@ class MainWindow(QMainWindow):
             elif name == self.current_collection():
                 self._add_pending_rows(name)
             return
+        if p.stage == "waiting":  # another Folio window or command is updating it
+            self.status_label.setText(p.current)
+            return
         if p.files_total:
             self.progress.setRange(0, p.files_total)
             self.progress.setValue(p.files_done)

@@ -24,7 +24,7 @@ from .types import DocumentGroup, Hit, IndexReport, Progress  # noqa: E402
 def _library(args: argparse.Namespace) -> Any:
     from .library import Library
 
-    cfg = EngineConfig()
+    cfg = EngineConfig(program="the 'folio' command")
     if args.home:
         cfg.home = Path(args.home).expanduser()
     if args.embed_model:
@@ -47,6 +47,9 @@ class _Bar:
         self._last = 0.0
 
     def __call__(self, p: Progress) -> None:
+        if p.stage == "waiting":  # another program is writing: said on every stderr, once
+            print(f"folio: {p.current}", file=sys.stderr, flush=True)
+            return
         if not self.enabled:
             return
         now = time.monotonic()

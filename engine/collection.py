@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .embed.base import Embedder
-from .errors import CollectionError, EmbeddingModelMismatch, FolioError, IndexCorrupted
+from .errors import CollectionError, EmbeddingModelMismatch, IndexCorrupted
 from .evaluate import EvalQuestion, EvalReport, evaluate
 from .index.ann import VectorIndex
 from .index.indexer import Indexer, IndexSettings
-from .index.lock import lock_file, unlock_file
+from .index.lock import writer_lock
 from .index.repair import REBUILT, VECTORS, Consistency, check_consistency
 from .index.store import INDEX_FORMAT, DocRow, storage_errors
 from .progress import CancelToken, ProgressCallback
 from .retrieve import EXHAUSTIVE_THRESHOLD, Retriever, SearchOptions
 from .route import DocumentIndex
-from .types import DocumentGroup, FileOutcome, Hit, IndexReport
+from .types import DocumentGroup, FileOutcome, Hit, IndexReport, Progress
 
 if TYPE_CHECKING:
     from .library import Library
@@ -153,20 +153,25 @@ class Collection:
     # -- indexing -----------------------------------------------------------------------
 
     @contextmanager
-    def _writer_lock(self) -> Iterator[None]:
-        lock_path = self.path / ".lock"
-        with open(lock_path, "a+") as f:
-            try:
-                lock_file(f)
-            except BlockingIOError as e:
-                raise FolioError(
-                    f"Collection '{self.name}' is being indexed by another Folio window or "
-                    "command; try again when it has finished."
-                ) from e
-            try:
-                yield
-            finally:
-                unlock_file(f)
+    def _writer_lock(
+        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+    ) -> Iterator[None]:
+        """One writer at a time across programs: wait while another Folio window or command
+        updates this collection, and say so (a "waiting" progress report, and the log)."""
+        name = self.name
+
+        def waiting(who: str) -> None:
+            message = (
+                f"Waiting for {who}, which is updating collection '{name}'; Folio goes on as "
+                "soon as it has finished."
+            )
+            log.info("%s", message)
+            if progress is not None:
+                progress(Progress("waiting", 0, 0, current=message))
+
+        cfg = self.library.config
+        with writer_lock(self.path, cfg.program, waiting, cancel, cfg.lock_wait_seconds):
+            yield
 
     def index(
         self,
@@ -177,7 +182,7 @@ class Collection:
         """Add ``paths`` to the collection (or re-scan its folders) and index what changed."""
         with storage_errors():
             emb = self._checked_embedder()
-        with self._writer_lock(), storage_errors():
+        with self._writer_lock(progress, cancel), storage_errors():
             if paths:
                 for p in paths:
                     self.store.add_root(os.path.abspath(p))
@@ -269,7 +274,7 @@ class Collection:
         transaction, so a crash never leaves documents of a folder the collection no longer
         follows."""
         p = os.path.abspath(path)
-        with self._writer_lock(), storage_errors():
+        with self._writer_lock(cancel=cancel), storage_errors():
             ann = self.ann()
             gone = [
                 d
@@ -302,7 +307,7 @@ class Collection:
         emb = self.library.embedder_at(model_dir) if model_dir else self.library.embedder
         own = str(Path(model_dir).resolve()) if model_dir else ""
         cancel = cancel or CancelToken()
-        with self._writer_lock(), storage_errors():
+        with self._writer_lock(progress, cancel), storage_errors():
             rows = self.store.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
             ids = [r[0] for r in rows]
             vecs = emb.embed(
