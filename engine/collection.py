@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .embed.base import Embedder
-from .errors import CollectionError, EmbeddingModelMismatch, IndexCorrupted
+from .errors import CollectionError, EmbeddingModelMismatch, FolioError, IndexCorrupted
 from .evaluate import EvalQuestion, EvalReport, evaluate
 from .index.ann import VectorIndex
 from .index.indexer import Indexer, IndexSettings
@@ -401,16 +401,41 @@ class Collection:
         return self.store.doc_by_path(os.path.abspath(path)) is not None
 
     def section_text(self, path: str | Path, page: int) -> str:
-        """The text of one page/section of a document, as indexed (for the source viewer)."""
+        """The text of one page/section of a document, as indexed (for the source viewer).
+        When the file cannot be reached now (or read any more), the page is put together from
+        the passages the index holds, at their own offsets, so a citation still shows."""
         from .ingest import read_file
 
-        if not self.owns(path):
+        row = self.store.doc_by_path(os.path.abspath(path))
+        if row is None:
             raise CollectionError(f"{Path(path).name} is not a document of '{self.name}'.")
-        doc = read_file(Path(path))
-        for section in doc.sections:
-            if section.page == page:
-                return section.text
-        raise CollectionError(f"{Path(path).name} has no page or section {page} any more.")
+        if not row.unavailable:
+            try:
+                doc = read_file(Path(path))
+            except (FolioError, OSError):
+                doc = None
+            if doc is not None:
+                for section in doc.sections:
+                    if section.page == page:
+                        return section.text
+        indexed = self._indexed_section(row.id, page)
+        if indexed is None:
+            raise CollectionError(f"{Path(path).name} has no page or section {page} any more.")
+        return indexed
+
+    def _indexed_section(self, doc_id: int, page: int) -> str | None:
+        """A page rebuilt from its stored passages: each at its start offset, gaps (text that
+        no passage covers, such as blank lines) as spaces."""
+        rows = self.store.db.execute(
+            'SELECT start, "end", text FROM chunks WHERE doc_id=? AND page=? ORDER BY start',
+            (doc_id, page),
+        ).fetchall()
+        if not rows:
+            return None
+        buf = [" "] * max(int(r[1]) for r in rows)
+        for start, _end, text in rows:
+            buf[int(start) : int(start) + len(text)] = list(text)
+        return "".join(buf)
 
     # -- health -------------------------------------------------------------------------
 

@@ -181,3 +181,26 @@ def test_watcher_notices_a_folder_coming_back(tmp_path: Path) -> None:
         assert seen[0] == {folder}
     finally:
         watcher.stop()
+
+
+def test_a_cited_page_still_shows_while_its_file_cannot_be_reached(
+    library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    text = "\n\n".join(
+        f"Paragraph {i}: the caretaker checks the boiler pressure on floor {i} every morning."
+        for i in range(60)
+    )
+    (folder / "boiler.md").write_text("# Boiler\n\n" + text, "utf-8")
+    coll = library.create("Stick")
+    coll.index([folder])
+    hit = coll.search("boiler pressure floor 42", k=1)[0]
+    present = coll.section_text(hit.path, hit.page)
+    assert present[hit.start : hit.end] == hit.text
+    folder.rename(tmp_path / "elsewhere")
+    coll.index()
+    away = coll.section_text(hit.path, hit.page)  # the file is not there: from the index
+    assert away[hit.start : hit.end] == hit.text
+    assert "floor 42" in away and len(away) >= hit.end
+    coll.close()
