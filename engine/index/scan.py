@@ -65,12 +65,23 @@ def _folder_reason(exc: OSError) -> str:
     return NOT_CONNECTED
 
 
+# Probe threads still running, by path: a hung share gets one stuck thread, not one per look.
+_probing: dict[str, threading.Thread] = {}
+_probing_lock = threading.Lock()
+
+
 def probe(root: Path, timeout: float = PROBE_SECONDS) -> str:
     """'' when ``root`` (a folder or file of a collection) can be read now, else why not.
 
     The check runs on a helper thread so that a network share that hangs costs at most
     ``timeout`` seconds (the thread is left to finish on its own).
     """
+    key = str(root)
+    with _probing_lock:
+        earlier = _probing.get(key)
+        if earlier is not None and earlier.is_alive():
+            # The last look is still stuck (a share that hangs): no second thread piles up.
+            return NOT_ANSWERING.format(seconds=timeout)
     result: list[str] = []
 
     def check() -> None:
@@ -91,8 +102,14 @@ def probe(root: Path, timeout: float = PROBE_SECONDS) -> str:
             result.append(_folder_reason(exc))
 
     t = threading.Thread(target=check, name="folio-probe", daemon=True)
+    with _probing_lock:
+        _probing[key] = t
     t.start()
     t.join(timeout)
+    if not t.is_alive():
+        with _probing_lock:
+            if _probing.get(key) is t:
+                del _probing[key]
     if not result:
         return NOT_ANSWERING.format(seconds=timeout)
     return result[0]

@@ -105,6 +105,10 @@ def test_a_share_that_does_not_answer_is_kept_not_deleted(embedder, tmp_path: Pa
         started = time.monotonic()
         report = coll.index()
         assert time.monotonic() - started < 10
+        # Looking again while the first look is still stuck starts no second thread.
+        stuck = threading.active_count()
+        assert "did not answer" in probe(note, 0.2)
+        assert threading.active_count() == stuck
         assert [o.path for o in report.unavailable] == [str(note)]
         assert "did not answer" in report.unavailable[0].reason
         assert report.removed == [] and coll.store.chunk_ids() == chunks
