@@ -13,7 +13,7 @@ import pytest
 
 from engine import EngineConfig, Library
 from engine.cli import main
-from engine.index.scan import NOT_ALLOWED, NOT_CONNECTED, probe
+from engine.index.scan import FILE_NOT_ALLOWED, NOT_ALLOWED, NOT_CONNECTED, probe
 from engine.watch import FolderWatcher
 
 DOCS = {
@@ -153,6 +153,12 @@ def test_only_remove_folder_deletes_the_documents(
     coll.close()
     folder.rename(tmp_path / "elsewhere")
     home = str(library.home)
+    assert main(["--home", home, "index", "--collection", "Stick"]) == 0
+    assert f"not reachable now: {folder}: {NOT_CONNECTED}" in capsys.readouterr().out
+    assert main(["--home", home, "status", "--collection", "Stick"]) == 0
+    said = capsys.readouterr().out
+    assert "3 documents are kept but their files cannot be reached now:" in said
+    assert f"{folder / 'bees.txt'}: {NOT_CONNECTED}" in said
     assert main(["--home", home, "collections", "remove-folder", "Stick", str(tmp_path)]) == 2
     assert "is not a folder of 'Stick'" in capsys.readouterr().err
     assert main(["--home", home, "collections", "remove-folder", "Stick", str(folder)]) == 0
@@ -207,4 +213,39 @@ def test_a_cited_page_still_shows_while_its_file_cannot_be_reached(
     away = coll.section_text(hit.path, hit.page)  # the file is not there: from the index
     assert away[hit.start : hit.end] == hit.text
     assert "floor 42" in away and len(away) >= hit.end
+    coll.close()
+
+
+def test_an_indexed_file_that_may_not_be_read_now_is_kept(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readable before, not now (its permissions changed, or the share dropped mid-scan): the
+    document is kept and marked, not replaced by a failure. As root (which ignores
+    permissions) the error is injected where the operating system would raise it."""
+    import engine.index.indexer as indexer
+
+    folder = make_folder(tmp_path / "docs")
+    bees = folder / "bees.txt"
+    coll = library.create("Perm")
+    coll.index([folder])
+    chunks = coll.store.chunk_ids()
+    os.utime(bees, ns=(1, 1))  # changed metadata: Folio must read it again to know
+    real = indexer.sha256_file
+
+    def sha(path: str) -> str:
+        if path == str(bees):
+            raise PermissionError(13, "Permission denied", path)
+        return real(path)
+
+    monkeypatch.setattr(indexer, "sha256_file", sha)
+    report = coll.index()
+    assert report.failed == [] and report.removed == []
+    assert [(o.path, o.reason) for o in report.unavailable] == [(str(bees), FILE_NOT_ALLOWED)]
+    kept = coll.store.doc_by_path(str(bees))
+    assert kept is not None and kept.status == "indexed" and kept.unavailable == FILE_NOT_ALLOWED
+    assert coll.store.chunk_ids() == chunks
+    monkeypatch.undo()
+    back = coll.index()
+    assert back.chunks_embedded == 0 and back.unavailable == []
+    assert coll.store.doc_by_path(str(bees)).unavailable == ""  # type: ignore[union-attr]
     coll.close()
