@@ -299,7 +299,8 @@ class MainWindow(QMainWindow):
         if n_chats:
             box.setText(
                 f"Delete the collection '{name}'? Its index goes; your files stay where they "
-                f"are. It has {n_chats} chat(s): delete them too, or keep them?"
+                f"are. It has {n_chats} chat(s): delete them too, or keep them? Kept chats "
+                "stay in Folio's chat history but are no longer listed under a collection."
             )
             with_chats = box.addButton(
                 f"Delete it and its {n_chats} chat(s)", QMessageBox.ButtonRole.DestructiveRole
