@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .main_window import MainWindow
 
-    cfg = EngineConfig()
+    cfg = EngineConfig(program="a Folio window")
     _setup_logging(cfg)
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     assert isinstance(app, QApplication)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTextBrowser,
@@ -115,6 +116,13 @@ class ChatPanel(QWidget):
         self.history.itemClicked.connect(self._open_history_item)
         self.new_chat_button = QPushButton("New chat")
         self.new_chat_button.clicked.connect(self.new_chat)
+        self.delete_chat_button = QPushButton("Delete chat")
+        self.delete_chat_button.setToolTip("Delete the chat selected below, with its answers")
+        self.delete_chat_button.setEnabled(False)
+        self.delete_chat_button.clicked.connect(self._ask_delete_chat)
+        self.history.itemSelectionChanged.connect(
+            lambda: self.delete_chat_button.setEnabled(bool(self.history.selectedItems()))
+        )
         self.copy_button = QPushButton("Copy as Markdown")
         self.copy_button.clicked.connect(self.copy_markdown)
         self.export_button = QPushButton("Export…")
@@ -194,7 +202,7 @@ class ChatPanel(QWidget):
             session = self._sessions.get(name)
             if session is None:
                 if self._store is None:
-                    self._store = ChatStore(self.library.home)
+                    self._store = self.library.chat_store()
                 coll = self.library.open(name)
                 session = self._sessions[name] = ChatSession(
                     [coll], self._generator, self._store, self._resume.get(name)
@@ -362,11 +370,15 @@ class ChatPanel(QWidget):
         for c in answer.citations:
             if c.number not in best or rank[c.status] < rank[best[c.number].status]:
                 best[c.number] = c
+        away = {s.number: s.hit.unavailable for s in answer.included if s.hit.unavailable}
         for number in sorted(best):
             c = best[number]
             chip = QToolButton()
             chip.setText(f"[{number}] {STATUS_MARK[c.status]}")
-            chip.setToolTip(f"{Path(c.path).name}, {c.location} — {c.status}\n“{c.sentence}”")
+            tip = f"{Path(c.path).name}, {c.location} — {c.status}\n“{c.sentence}”"
+            if number in away:  # cited from the index; the file itself is not there now
+                tip += f"\nThe file cannot be opened now: {away[number]}"
+            chip.setToolTip(tip)
             chip.setStyleSheet(f"color: {STATUS_COLOUR[c.status]}; font-weight: bold;")
             chip.setProperty("status", c.status)
             chip.clicked.connect(lambda _=False, c=c: self._open_citation(c))
@@ -375,6 +387,8 @@ class ChatPanel(QWidget):
         self.saw.clear()
         for s in sorted(answer.included, key=lambda s: s.number):
             note = "trimmed to fit" if s.trimmed else f"{s.tokens} tokens"
+            if s.hit.unavailable:
+                note += ", file not reachable now"
             QTreeWidgetItem(self.saw, [f"[{s.number}] {s.hit.name}, {s.hit.location}", note])
         for cut in answer.cut:
             QTreeWidgetItem(self.saw, [f"(cut) {cut.hit.name}, {cut.hit.location}", cut.reason])
@@ -382,16 +396,19 @@ class ChatPanel(QWidget):
     # -- history and export ------------------------------------------------------------
 
     def refresh_history(self) -> None:
-        """List the current collection's chats (read off the GUI thread)."""
+        """List the current collection's chats (read off the GUI thread). Chats are found by
+        the collection's stable id, so they follow a rename and never pass to a new
+        collection that takes an old name."""
         name = self._collection()
-        home = self.library.home
+        library = self.library
 
         def work(_op: Operation) -> tuple[str | None, list[SessionInfo]]:
             if not name:
                 return name, []
-            store = ChatStore(home)
+            cid = library.id_of(name)
+            store = library.chat_store()
             try:
-                return name, store.sessions(name)
+                return name, store.sessions(collection_id=cid) if cid else []
             finally:
                 store.close()
 
@@ -408,6 +425,48 @@ class ChatPanel(QWidget):
             item = QListWidgetItem(f"{info.title} ({info.turns})")
             item.setData(Qt.ItemDataRole.UserRole, info.id)
             self.history.addItem(item)
+
+    def _ask_delete_chat(self) -> None:
+        items = self.history.selectedItems()
+        if not items:
+            return
+        session_id = int(items[0].data(Qt.ItemDataRole.UserRole))
+        title = items[0].text()
+        answer = QMessageBox.question(
+            self,
+            "Delete chat",
+            f"Delete the chat '{title}'? Its questions and answers are deleted; your documents "
+            "stay as they are.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_chat(session_id)
+
+    def delete_chat(self, session_id: int) -> Operation:
+        """Delete one chat from the history; if it was being continued, the next question
+        starts a new one."""
+        name = self._collection()
+        library = self.library
+
+        def work(_op: Operation) -> None:
+            store = library.chat_store()
+            try:
+                store.delete_session(session_id)
+            finally:
+                store.close()
+
+        def done(_r: object) -> None:
+            if name and self._resume.get(name) == session_id:
+                self._resume.pop(name, None)
+            for key, session in list(self._sessions.items()):
+                if session.session_id == session_id:
+                    self._sessions.pop(key, None)
+            self.notice.setText("Chat deleted.")
+            self.refresh_history()
+
+        op = Operation(work)
+        op.succeeded.connect(done)
+        op.failed.connect(self.notice.setText)
+        return self._reader.submit(op)
 
     def new_chat(self) -> None:
         name = self._collection()

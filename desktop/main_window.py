@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -48,6 +48,8 @@ from .tune_panel import TunePanel
 from .viewer import SourceViewer
 
 DEFAULT_COLLECTION = "My documents"
+UNAVAILABLE = "not reachable now"  # the status of a document whose file cannot be reached
+GREY = QColor("#8a8a8a")
 ASSETS = assets_dir()
 log = logging.getLogger("folio.desktop")
 
@@ -184,6 +186,7 @@ class MainWindow(QMainWindow):
         chats_head = QHBoxLayout()
         chats_head.addWidget(QLabel("Chats"), 1)
         chats_head.addWidget(self.chat.new_chat_button)
+        chats_head.addWidget(self.chat.delete_chat_button)
         sl.addLayout(chats_head)
         sl.addWidget(self.chat.history, 1)
         split = QSplitter()
@@ -201,6 +204,7 @@ class MainWindow(QMainWindow):
         tb.setObjectName("main-toolbar")
         tb.setMovable(False)
         tb.addAction("Add folder…", self._pick_folder)
+        tb.addAction("Remove folder…", self._ask_remove_folder)
         tb.addAction("New collection…", self._ask_new_collection)
         tb.addAction("Rename…", self._ask_rename_collection)
         tb.addAction("Delete…", self._ask_delete_collection)
@@ -211,6 +215,59 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Add a folder to the collection")
         if folder:
             self.index_paths([Path(folder)])
+
+    def _ask_remove_folder(self) -> None:
+        """Ask which folder of the current collection to remove (its roots are read off the
+        GUI thread), confirm, then remove it: the only way documents leave for good."""
+        name = self.current_collection()
+        if not name:
+            return
+        library = self.library
+
+        def work(_op: Operation) -> list[str]:
+            with library.open(name) as coll:
+                return coll.roots()
+
+        def choose(roots: list[str]) -> None:
+            if not roots:
+                self.status_label.setText(f"'{name}' has no folders to remove.")
+                return
+            folder, ok = QInputDialog.getItem(
+                self, "Remove folder", f"Folder to remove from '{name}':", roots, 0, False
+            )
+            if not ok or not folder:
+                return
+            answer = QMessageBox.question(
+                self,
+                "Remove folder",
+                f"Remove '{folder}' from the collection '{name}'? Its documents leave the "
+                "collection and its chats can no longer cite them; the files themselves stay "
+                "where they are.",
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.remove_folder(name, Path(folder))
+
+        op = Operation(work)
+        op.succeeded.connect(choose)
+        op.failed.connect(self.status_label.setText)
+        self.read_executor.submit(op)
+
+    def remove_folder(self, name: str, folder: Path) -> Operation:
+        library = self.library
+
+        def work(_op: Operation) -> int:
+            with library.open(name) as coll:
+                return coll.remove_root(folder)
+
+        op = Operation(work)
+        op.succeeded.connect(
+            lambda n: self.status_label.setText(
+                f"Removed '{folder.name}' from '{name}': {n} document(s) left the collection."
+            )
+        )
+        op.succeeded.connect(lambda _n: self.refresh_collections())
+        op.failed.connect(self.status_label.setText)
+        return self.index_executor.submit(op)
 
     def _ask_new_collection(self) -> None:
         name, ok = QInputDialog.getText(self, "New collection", "Name:")
@@ -225,16 +282,49 @@ class MainWindow(QMainWindow):
                 self.rename_collection(old, new.strip())
 
     def _ask_delete_collection(self) -> None:
+        """Count the collection's chats (off the GUI thread), then ask what to delete."""
         name = self.current_collection()
         if not name:
             return
-        answer = QMessageBox.question(
-            self,
-            "Delete collection",
-            f"Delete the collection '{name}'? Its index and chats go; your files stay.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete_collection(name)
+        library = self.library
+        op = Operation(lambda _op: library.chats_of(name))
+        op.succeeded.connect(lambda n: self._confirm_delete_collection(name, int(n)))
+        op.failed.connect(self.status_label.setText)
+        self.read_executor.submit(op)
+
+    def _confirm_delete_collection(self, name: str, n_chats: int) -> QMessageBox:
+        box = QMessageBox(self)
+        box.setWindowTitle("Delete collection")
+        box.setIcon(QMessageBox.Icon.Question)
+        if n_chats:
+            box.setText(
+                f"Delete the collection '{name}'? Its index goes; your files stay where they "
+                f"are. It has {n_chats} chat(s): delete them too, or keep them? Kept chats "
+                "stay in Folio's chat history but are no longer listed under a collection."
+            )
+            with_chats = box.addButton(
+                f"Delete it and its {n_chats} chat(s)", QMessageBox.ButtonRole.DestructiveRole
+            )
+            keep = box.addButton("Delete it, keep the chats", QMessageBox.ButtonRole.AcceptRole)
+        else:
+            box.setText(
+                f"Delete the collection '{name}'? Its index goes; your files stay where they are."
+            )
+            with_chats = None
+            keep = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+
+        def chosen(button: object) -> None:
+            if button is with_chats:
+                self.delete_collection(name, delete_chats=True)
+            elif button is keep:
+                self.delete_collection(name, delete_chats=False)
+
+        box.buttonClicked.connect(chosen)
+        box.setModal(True)
+        box.open()
+        self._delete_box = box  # for tests
+        return box
 
     def _collection_op(self, work: Callable[[], object], select: str | None = None) -> Operation:
         op = Operation(lambda _op: work())
@@ -253,8 +343,17 @@ class MainWindow(QMainWindow):
     def rename_collection(self, old: str, new: str) -> Operation:
         return self._collection_op(lambda: self.library.rename(old, new), select=new)
 
-    def delete_collection(self, name: str) -> Operation:
-        return self._collection_op(lambda: self.library.delete(name))
+    def delete_collection(self, name: str, delete_chats: bool = False) -> Operation:
+        """Delete the collection's index (never the files); its chats too when asked."""
+        op = self._collection_op(lambda: self.library.delete(name, delete_chats=delete_chats))
+        op.succeeded.connect(
+            lambda n: self.status_label.setText(
+                f"Deleted '{name}' and its {n} chat(s); your files were not touched."
+                if delete_chats
+                else f"Deleted '{name}'; your files were not touched."
+            )
+        )
+        return op
 
     # -- collections and documents ------------------------------------------------------
 
@@ -299,12 +398,17 @@ class MainWindow(QMainWindow):
             return
         library = self.library
 
-        def work(_op: Operation) -> tuple[str, list[tuple[str, str]]]:
+        def work(_op: Operation) -> tuple[str, list[tuple[str, str, str]]]:
             with library.open(name) as coll:
                 rows = [
                     (
                         Path(d.path).name,
-                        d.status if d.status != "failed" else f"failed: {d.reason}",
+                        UNAVAILABLE
+                        if d.unavailable
+                        else d.status
+                        if d.status != "failed"
+                        else f"failed: {d.reason}",
+                        f"{d.path}\n{d.unavailable}" if d.unavailable else d.path,
                     )
                     for d in coll.documents()
                 ]
@@ -314,13 +418,17 @@ class MainWindow(QMainWindow):
         op.succeeded.connect(self._show_documents)
         self.read_executor.submit(op)
 
-    def _show_documents(self, result: tuple[str, list[tuple[str, str]]]) -> None:
+    def _show_documents(self, result: tuple[str, list[tuple[str, str, str]]]) -> None:
         name, rows = result
         if name != self.current_collection():
             return  # the user moved on; a newer read is on its way
         self.documents.clear()
-        for doc, status in rows:
-            QTreeWidgetItem(self.documents, [doc, status])
+        for doc, status, tip in rows:
+            item = QTreeWidgetItem(self.documents, [doc, status])
+            for col in (0, 1):
+                item.setToolTip(col, tip)
+                if status == UNAVAILABLE:  # kept and searchable, but its file is not there now
+                    item.setForeground(col, QBrush(GREY))
         self._add_pending_rows(name)
 
     # -- drag and drop ------------------------------------------------------------------
@@ -410,6 +518,9 @@ class MainWindow(QMainWindow):
             elif name == self.current_collection():
                 self._add_pending_rows(name)
             return
+        if p.stage == "waiting":  # another Folio window or command is updating it
+            self.status_label.setText(p.current)
+            return
         if p.files_total:
             self.progress.setRange(0, p.files_total)
             self.progress.setValue(p.files_done)
@@ -430,9 +541,21 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
         failed = f", {len(report.failed)} could not be read" if report.failed else ""
+        if report.removed:  # their files are gone from folders that are there
+            folders = sorted({str(Path(o.path).parent) for o in report.removed})
+            where = folders[0] if len(folders) == 1 else f"{len(folders)} folders"
+            failed += f", {len(report.removed)} removed (deleted from {where})"
+        n_away = len(report.unavailable)
+        away = (
+            f" {n_away} folder(s) or file(s) cannot be reached now; their documents are kept "
+            "(greyed) and searchable."
+            if n_away
+            else ""
+        )
         word = "Stopped" if report.cancelled else "Up to date"
         self._last_summary = (
             f"{word}: {len(report.indexed)} indexed, {len(report.unchanged)} unchanged{failed}."
+            f"{away}"
         )
         if report.failed:
             self._show_failures([(f.path, f.reason) for f in report.failed])

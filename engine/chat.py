@@ -132,6 +132,8 @@ class Answer:
                     "collection": s.hit.collection,
                     "tokens": s.tokens,
                     "trimmed": s.trimmed,
+                    # Why the file cannot be opened now ('' when it can); still cited.
+                    "unavailable": s.hit.unavailable,
                 }
                 for s in self.included
             ],
@@ -489,7 +491,10 @@ class ChatSession:
         if self.store is not None:
             try:
                 if self.session_id is None:
-                    self.session_id = self.store.create_session([c.name for c in self.collections])
+                    self.session_id = self.store.create_session(
+                        [c.name for c in self.collections],
+                        ids=[c.id for c in self.collections],
+                    )
                 self.store.add_turn(
                     self.session_id, answer.question, answer.raw_text, sent, answer.to_json()
                 )

@@ -24,7 +24,7 @@ from .types import DocumentGroup, Hit, IndexReport, Progress  # noqa: E402
 def _library(args: argparse.Namespace) -> Any:
     from .library import Library
 
-    cfg = EngineConfig()
+    cfg = EngineConfig(program="the 'folio' command")
     if args.home:
         cfg.home = Path(args.home).expanduser()
     if args.embed_model:
@@ -47,6 +47,9 @@ class _Bar:
         self._last = 0.0
 
     def __call__(self, p: Progress) -> None:
+        if p.stage == "waiting":  # another program is writing: said on every stderr, once
+            print(f"folio: {p.current}", file=sys.stderr, flush=True)
+            return
         if not self.enabled:
             return
         now = time.monotonic()
@@ -77,6 +80,7 @@ def hit_json(h: Hit) -> dict[str, object]:
         "score": round(h.score, 6),
         "text": h.text,
         "context": h.context,
+        "unavailable": h.unavailable,
     }
 
 
@@ -95,11 +99,37 @@ def cmd_collections(args: argparse.Namespace) -> int:
         c.close()
         print(f"Created collection '{args.name}'.")
     elif args.action == "delete":
-        lib.delete(args.name)
-        print(f"Deleted collection '{args.name}' (your files were not touched).")
+        n_chats = lib.chats_of(args.name)
+        delete_chats = args.delete_chats
+        if n_chats and not (args.delete_chats or args.keep_chats):
+            if not sys.stdin.isatty():
+                raise FolioError(
+                    f"'{args.name}' has {n_chats} chat(s). Say what happens to them: add "
+                    "--delete-chats to delete them too, or --keep-chats to keep them."
+                )
+            reply = input(f"'{args.name}' has {n_chats} chat(s). Delete them too? [y/N] ")
+            delete_chats = reply.strip().lower() in ("y", "yes")
+        gone = lib.delete(args.name, delete_chats=delete_chats)
+        kept = n_chats - gone
+        chats = f" and its {gone} chat(s)" if gone else ""
+        after = f"; its {kept} chat(s) are kept (folio chats list)" if kept else ""
+        print(f"Deleted collection '{args.name}'{chats} (your files were not touched){after}.")
     elif args.action == "rename":
         lib.rename(args.name, args.new_name)
         print(f"Renamed '{args.name}' to '{args.new_name}'.")
+    elif args.action == "remove-folder":
+        folder = os.path.abspath(Path(args.new_name).expanduser())
+        with lib.open(args.name) as coll:
+            if folder not in coll.roots():
+                known = "\n  ".join(coll.roots()) or "(none)"
+                raise FolioError(
+                    f"'{folder}' is not a folder of '{args.name}'. Its folders are:\n  {known}"
+                )
+            n = coll.remove_root(Path(folder))
+        print(
+            f"Removed '{folder}' from '{args.name}': {n} document(s) left the collection "
+            "(your files were not touched)."
+        )
     else:
         infos = lib.infos()
         if args.json:
@@ -124,12 +154,63 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chats(args: argparse.Namespace) -> int:
+    """folio chats list [--collection C] | folio chats delete ID"""
+    lib = _library(args)
+    store = lib.chat_store()
+    try:
+        if args.action == "delete":
+            if args.id is None:
+                raise FolioError("Give the number of the chat to delete (see: folio chats list).")
+            title = store.session(args.id).title
+            store.delete_session(args.id)
+            print(f"Deleted chat {args.id} ('{title}').")
+            return 0
+        wanted = lib.id_of(args.collection) if args.collection else None
+        sessions = store.sessions(collection_id=wanted) if wanted else store.sessions()
+    finally:
+        store.close()
+    current = {cid: name for name, cid in lib.ids().items() if cid}
+
+    def shown(s: Any) -> list[str]:
+        out = []
+        for i, name in enumerate(s.collections):
+            cid = s.collection_ids[i] if i < len(s.collection_ids) else ""
+            out.append(current.get(cid) or f"{name} (deleted)")
+        return out
+
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "collections": shown(s),
+                    "collection_ids": list(s.collection_ids),
+                    "turns": s.turns,
+                    "created": s.created,
+                    "updated": s.updated,
+                }
+                for s in sessions
+            ]
+        )
+    elif not sessions:
+        print("No chats yet.")
+    else:
+        for s in sessions:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated))
+            names = ", ".join(shown(s)) or "no collection"
+            print(f"{s.id:>5}  {when}  {s.title}  [{names}]  {s.turns} question(s)")
+    return 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     lib = _library(args)
     coll = lib.get_or_create(args.collection)
     cancel = CancelToken()
     try:
-        report: IndexReport = coll.index([Path(p) for p in args.paths], _Bar(), cancel)
+        paths = [Path(p) for p in args.paths] or None
+        report: IndexReport = coll.index(paths, _Bar(), cancel)
     except KeyboardInterrupt:
         cancel.cancel()
         print("\nStopped. What was indexed so far is kept.", file=sys.stderr)
@@ -147,6 +228,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
         for f in report.failed:
             print(f"  failed: {f.path}: {f.reason}")
+        for f in report.unavailable:
+            print(f"  not reachable now: {f.path}: {f.reason}")
     return 130 if report.cancelled else 0
 
 
@@ -175,17 +258,21 @@ def cmd_search(args: argparse.Namespace) -> int:
             _print_json({"query": args.query, "mode": "top_k", "hits": [hit_json(h) for h in hits]})
         else:
             for n, h in enumerate(hits, start=1):
-                print(f"[{n}] {h.name}, page {h.page} (score {h.score:.3f})")
+                away = " — file not reachable now" if h.unavailable else ""
+                print(f"[{n}] {h.name}, page {h.page} (score {h.score:.3f}){away}")
                 print(f"    {h.snippet(200)}")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     lib = _library(args)
+    if args.check:
+        return _check(lib, args)
     with lib.open(args.collection) as coll:
         info = coll.info()
         docs = coll.documents()
         failures = [{"document": d.path, "reason": d.reason} for d in docs if d.status == "failed"]
+        away = [{"document": d.path, "reason": d.unavailable} for d in docs if d.unavailable]
         data = {
             "collection": info.name,
             "documents": info.documents,
@@ -195,6 +282,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "embed_model": info.embed_model,
             "embed_fingerprint": info.embed_fingerprint,
             "failures": failures,
+            "unavailable": away,
         }
         if args.json:
             data["document_list"] = [
@@ -205,6 +293,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "pages": d.n_pages,
                     "chunks": d.n_chunks,
                     "warnings": list(d.warnings),
+                    "unavailable": d.unavailable,
                 }
                 for d in docs
                 if d.status == "indexed"
@@ -219,7 +308,42 @@ def cmd_status(args: argparse.Namespace) -> int:
                 print(f"{len(failures)} files could not be indexed:")
                 for f in failures:
                     print(f"  {f['document']}: {f['reason']}")
+            if away:
+                print(f"{len(away)} documents are kept but their files cannot be reached now:")
+                for f in away:
+                    print(f"  {f['document']}: {f['reason']}")
     return 0
+
+
+def _check(lib: Any, args: argparse.Namespace) -> int:
+    """folio status --check: 0 when the collection is consistent, 1 when something is not."""
+    with lib.open(args.collection) as coll:
+        found = coll.check()
+        name = coll.name
+    if args.json:
+        _print_json({"collection": name, **found.to_json()})
+        return 0 if found.ok else 1
+    print(f"Collection '{name}': {found.documents} documents, {found.chunks} passages.")
+    if found.not_reachable:
+        print(
+            f"{len(found.not_reachable)} documents are kept while their folder cannot be "
+            "reached (not a fault)."
+        )
+    problems = found.lines()
+    if not problems:
+        print(
+            "Consistent: every document's file is there, and every passage has its vector "
+            "and keywords."
+        )
+        return 0
+    print(f"{len(problems)} problem(s) found:")
+    for line in problems:
+        print(f"  {line}")
+    print(
+        f'Index the collection again (folio index --collection "{name}" with no folder, or '
+        "reopen Folio) to bring it in line; your files are not touched."
+    )
+    return 1
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -409,14 +533,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from .chat import AskOptions, ChatSession
     from .generate import load_generator
-    from .history import ChatStore
 
     lib = _library(args)
     if not args.collection and not args.no_retrieval:
         raise FolioError("Name a collection with --collection, or use --no-retrieval.")
     collections = [] if args.no_retrieval else [lib.open(name) for name in args.collection]
     generator = load_generator(args.model, _gen_settings(args), _adapters(args.adapter))
-    store = ChatStore(lib.home)
+    store = lib.chat_store()
     session = ChatSession(collections, generator, store, args.session, home=lib.home)
     opts = AskOptions(
         retrieval=not args.no_retrieval,
@@ -457,7 +580,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for src in sorted(answer.included, key=lambda x: x.number):
             status = marks.get(src.number, "not cited")
             coll = f" [{src.hit.collection}]" if len(collections) > 1 else ""
-            print(f"  [{src.number}] {src.hit.path}, {src.hit.location}{coll} — {status}")
+            away = " (file not reachable now)" if src.hit.unavailable else ""
+            print(f"  [{src.number}] {src.hit.path}, {src.hit.location}{coll} — {status}{away}")
         for c in answer.cut:
             print(f"  (left out) {c.hit.path}, {c.hit.location}: {c.reason}")
         st = answer.stats
@@ -509,14 +633,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("collections", help="create, list, rename or delete collections")
-    c.add_argument("action", choices=["create", "list", "delete", "rename"])
+    c.add_argument("action", choices=["create", "list", "delete", "rename", "remove-folder"])
     c.add_argument("name", nargs="?")
-    c.add_argument("new_name", nargs="?")
+    c.add_argument("new_name", nargs="?", help="rename: the new name; remove-folder: the folder")
     c.add_argument("--json", action="store_true")
+    c.add_argument("--delete-chats", action="store_true", help="delete: delete its chats too")
+    c.add_argument("--keep-chats", action="store_true", help="delete: keep its chats")
     c.set_defaults(func=cmd_collections)
 
+    ch = sub.add_parser("chats", help="list chats, or delete one")
+    ch.add_argument("action", nargs="?", choices=["list", "delete"], default="list")
+    ch.add_argument("id", nargs="?", type=int, help="delete: the chat's number (from list)")
+    ch.add_argument("--collection", "-c", help="list: only the chats that asked it")
+    ch.add_argument("--json", action="store_true")
+    ch.set_defaults(func=cmd_chats)
+
     i = sub.add_parser("index", help="index files and folders into a collection")
-    i.add_argument("paths", nargs="+")
+    i.add_argument("paths", nargs="*", help="files and folders (none: the collection's own)")
     i.add_argument("--collection", "-c", required=True)
     i.add_argument("--workers", type=int, help="parser processes (default: cores - 1)")
     i.add_argument("--json", action="store_true")
@@ -546,6 +679,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="documents, chunks and failures of a collection")
     st.add_argument("--collection", "-c", required=True)
+    st.add_argument(
+        "--check",
+        action="store_true",
+        help="check that every document's file is there and every passage has its vector and "
+        "keywords (exit 1 when not)",
+    )
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
 
@@ -637,9 +776,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    needs_name = args.command == "collections" and args.action in ("create", "delete", "rename")
-    if needs_name and (not args.name or (args.action == "rename" and not args.new_name)):
-        parser.error(f"'collections {args.action}' needs a name")
+    needs_name = args.command == "collections" and args.action != "list"
+    two = ("rename", "remove-folder")
+    if needs_name and (not args.name or (args.action in two and not args.new_name)):
+        what = "a collection name and a folder" if args.action == "remove-folder" else "a name"
+        parser.error(f"'collections {args.action}' needs {what}")
     try:
         return int(args.func(args))
     except FolioError as e:

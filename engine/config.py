@@ -32,3 +32,10 @@ class EngineConfig:
     embed_batch: int = 16
     # Embedding batches run side by side on this many threads (one CPU thread each).
     embed_streams: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    # Seconds a collection's folder may take to answer (a network share) before its documents
+    # are kept as "not reachable now" instead of being read.
+    probe_seconds: float = 10.0
+    # Who this program is, for another Folio program that waits for it to finish writing.
+    program: str = "a Folio program"
+    # The longest wait for another program that is updating the same collection.
+    lock_wait_seconds: float = 3600.0

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,11 @@ _MIGRATIONS = [
     );
     CREATE INDEX turns_session ON turns(session_id, id);
     """,
+    # 2: chats are keyed by the collections' stable ids (names change on rename and come back
+    # for a new collection); NULL marks a chat made before ids, given them by ``adopt``.
+    """
+    ALTER TABLE sessions ADD COLUMN collection_ids TEXT;
+    """,
 ]
 
 
@@ -42,10 +47,11 @@ _MIGRATIONS = [
 class SessionInfo:
     id: int
     title: str
-    collections: tuple[str, ...]
+    collections: tuple[str, ...]  # the collections' names (kept up to date on rename)
     created: float
     updated: float
     turns: int
+    collection_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,11 @@ def _saving() -> Iterator[None]:
         yield
     except sqlite3.OperationalError as exc:
         raise _unsaved(exc) from exc
+    except sqlite3.IntegrityError as exc:  # the chat was deleted meanwhile
+        raise StorageError(
+            "This chat was deleted while the answer was being written, so the answer is shown "
+            "but not saved. Ask again to start a new chat."
+        ) from exc
 
 
 class ChatStore:
@@ -101,6 +112,8 @@ class ChatStore:
             with self._lock, self._db:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA foreign_keys=ON")
+                # A deleted chat's text is overwritten in the file, not only unlinked.
+                self._db.execute("PRAGMA secure_delete=ON")
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 for i, script in enumerate(_MIGRATIONS[version:], start=version + 1):
                     self._db.executescript(script)
@@ -111,17 +124,24 @@ class ChatStore:
     def close(self) -> None:
         self._db.close()
 
-    def create_session(self, collections: list[str], title: str = "") -> int:
+    def create_session(
+        self, collections: list[str], title: str = "", ids: Sequence[str] = ()
+    ) -> int:
+        """A new chat that asks ``collections`` (names, shown) with their stable ``ids``."""
         now = time.time()
         with self._lock, _saving(), self._db:
             cur = self._db.execute(
-                "INSERT INTO sessions (title, collections, created, updated) VALUES (?, ?, ?, ?)",
-                (title or "New chat", json.dumps(collections), now, now),
+                "INSERT INTO sessions (title, collections, created, updated, collection_ids)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (title or "New chat", json.dumps(collections), now, now, json.dumps(list(ids))),
             )
             return int(cur.lastrowid or 0)
 
-    def sessions(self, collection: str | None = None) -> list[SessionInfo]:
-        """Sessions, newest first; with ``collection``, only those that asked it."""
+    def sessions(
+        self, collection: str | None = None, collection_id: str | None = None
+    ) -> list[SessionInfo]:
+        """Sessions, newest first; with ``collection_id`` only those that asked that
+        collection (with ``collection``, by name: chats made without ids)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT s.*, (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) AS n "
@@ -130,11 +150,64 @@ class ChatStore:
         out = []
         for r in rows:
             names = tuple(json.loads(r["collections"]))
-            if collection is None or collection in names:
-                out.append(
-                    SessionInfo(r["id"], r["title"], names, r["created"], r["updated"], r["n"])
-                )
+            ids = tuple(json.loads(r["collection_ids"] or "[]"))
+            if collection is not None and collection not in names:
+                continue
+            if collection_id is not None and collection_id not in ids:
+                continue
+            out.append(
+                SessionInfo(r["id"], r["title"], names, r["created"], r["updated"], r["n"], ids)
+            )
         return out
+
+    def adopt(self, ids_by_name: dict[str, str]) -> int:
+        """Give chats made before collection ids the ids of the collections they asked, by
+        name (case-insensitive) as they are now; a name no collection has any more gets ''.
+        Runs once per chat: afterwards a new collection of an old name inherits nothing."""
+        folded = {k.casefold(): v for k, v in ids_by_name.items()}
+        with self._lock, _saving(), self._db:
+            rows = self._db.execute(
+                "SELECT id, collections FROM sessions WHERE collection_ids IS NULL"
+            ).fetchall()
+            for r in rows:
+                ids = [folded.get(str(n).casefold(), "") for n in json.loads(r["collections"])]
+                self._db.execute(
+                    "UPDATE sessions SET collection_ids = ? WHERE id = ?",
+                    (json.dumps(ids), r["id"]),
+                )
+        return len(rows)
+
+    def needs_adopting(self) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM sessions WHERE collection_ids IS NULL LIMIT 1"
+            ).fetchone()
+        return row is not None
+
+    def rename_collection(self, collection_id: str, name: str) -> None:
+        """Show a renamed collection's new name in the chats that asked it."""
+        with self._lock, _saving(), self._db:
+            rows = self._db.execute(
+                "SELECT id, collections, collection_ids FROM sessions WHERE collection_ids LIKE ?",
+                (f'%"{collection_id}"%',),
+            ).fetchall()
+            for r in rows:
+                names = list(json.loads(r["collections"]))
+                ids = list(json.loads(r["collection_ids"] or "[]"))
+                for i, cid in enumerate(ids):
+                    if cid == collection_id and i < len(names):
+                        names[i] = name
+                self._db.execute(
+                    "UPDATE sessions SET collections = ? WHERE id = ?", (json.dumps(names), r["id"])
+                )
+
+    def delete_sessions_of(self, collection_id: str) -> int:
+        """Delete every chat that asked this collection; returns how many."""
+        doomed = [s.id for s in self.sessions(collection_id=collection_id)]
+        with self._lock, _saving(), self._db:
+            self._db.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in doomed])
+        self._forget()
+        return len(doomed)
 
     def session(self, session_id: int) -> SessionInfo:
         for s in self.sessions():
@@ -182,5 +255,19 @@ class ChatStore:
             self._db.execute("UPDATE sessions SET title = ? WHERE id = ?", (title, session_id))
 
     def delete_session(self, session_id: int) -> None:
+        """Delete one chat and its turns (FolioError when there is no such chat)."""
         with self._lock, _saving(), self._db:
-            self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            cur = self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        if cur.rowcount == 0:
+            raise FolioError(f"There is no chat number {session_id}.")
+        self._forget()
+
+    def _forget(self) -> None:
+        """Move deleted pages out of the write-ahead log into the (overwritten) database file,
+        so deleted text does not linger in chats.sqlite3-wal. Best effort: another open
+        connection may hold the log; its next checkpoint does the same."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError:
+                pass

@@ -279,6 +279,7 @@ class Retriever:
             vector_rank=vr,
             keyword_rank=kr,
             context=row.context,
+            unavailable=row.unavailable,
         )
 
     # -- exhaustive ---------------------------------------------------------------------

@@ -59,6 +59,9 @@ class Hit:
     # The passage's context header (document, section, table): what it was indexed with,
     # never part of its text, offsets or citation.
     context: str = ""
+    # Why the document's file cannot be reached now ('' when it can): the passage is still
+    # found and cited, and the citation says the file cannot be opened now.
+    unavailable: str = ""
 
     @property
     def name(self) -> str:
@@ -88,7 +91,7 @@ class DocumentGroup:
 @dataclass(frozen=True)
 class FileOutcome:
     path: str
-    status: str  # indexed | unchanged | moved | copied | failed | removed
+    status: str  # indexed | unchanged | moved | copied | failed | removed | unavailable
     reason: str = ""
     chunks: int = 0
 
@@ -102,6 +105,8 @@ class IndexReport:
     moved: list[FileOutcome] = field(default_factory=list)
     failed: list[FileOutcome] = field(default_factory=list)
     removed: list[FileOutcome] = field(default_factory=list)
+    # Folders and files that could not be reached (their documents are kept, marked).
+    unavailable: list[FileOutcome] = field(default_factory=list)
     chunks_embedded: int = 0
     # Chunks whose text was already embedded (earlier in the run, or unchanged in the previous
     # version of an edited file): their vector is reused, not computed again.
@@ -125,6 +130,7 @@ class IndexReport:
             "moved": rows(self.moved),
             "failed": rows(self.failed),
             "removed": rows(self.removed),
+            "unavailable": rows(self.unavailable),
             "chunks_embedded": self.chunks_embedded,
             "chunks_reused": self.chunks_reused,
             "seconds": round(self.seconds, 3),

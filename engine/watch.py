@@ -4,6 +4,10 @@ The callback gets the set of changed paths once things have been quiet for ``deb
 seconds; the caller then re-indexes (incrementally: unchanged files cost a stat call). Events
 are only a hint: the re-index itself compares the folder with the index, so a missed or
 duplicated event cannot leave the index wrong.
+
+A folder that cannot be reached (a USB stick or network drive not connected) cannot be watched:
+it is checked again every ``recheck`` seconds, and when it is back the callback gets it as a
+change, so its documents are checked (and nothing unchanged is embedded again).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+
+from .index.scan import probe
 
 ChangeCallback = Callable[[set[Path]], None]
 # Temporary files that editors and office suites write next to a document while saving.
@@ -46,9 +52,14 @@ class _Handler(FileSystemEventHandler):
 class FolderWatcher:
     """Watch folders (recursively) and files; call ``on_change`` after a quiet period."""
 
-    def __init__(self, on_change: ChangeCallback, debounce: float = 1.0) -> None:
+    def __init__(
+        self, on_change: ChangeCallback, debounce: float = 1.0, recheck: float = 5.0
+    ) -> None:
         self._on_change = on_change
         self.debounce = debounce
+        self.recheck = recheck
+        self._absent: set[Path] = set()  # roots not reachable at the last look
+        self._last_check = time.monotonic()
         self._observer = Observer()
         self._observer.daemon = True
         self._lock = threading.Lock()
@@ -82,15 +93,17 @@ class FolderWatcher:
         """Watch exactly these folders (recursively) and files; returns the problems found."""
         dirs: set[Path] = set()
         files: set[Path] = set()
+        absent: set[Path] = set()
         problems = []
         for root in roots:
             root = Path(root).absolute()
-            if root.is_dir():
+            if probe(root):
+                absent.add(root)
+                problems.append(f"{root}: not found or not reachable now, checked again later")
+            elif root.is_dir():
                 dirs.add(root)
             elif root.is_file():
                 files.add(root)
-            else:
-                problems.append(f"{root}: not found, not watched")
         # Folders to schedule: each folder root recursively; a file root's folder on its own.
         wanted = {d: True for d in dirs}
         for f in files:
@@ -100,6 +113,7 @@ class FolderWatcher:
         with self._lock:
             self._dirs = dirs
             self._files = files
+            self._absent = absent
             old = dict(self._roots)
         for folder, watch in old.items():
             if folder not in wanted:
@@ -127,8 +141,23 @@ class FolderWatcher:
                 self._pending.add(path)
                 self._last = time.monotonic()
 
+    def _recheck_absent(self) -> None:
+        """Roots that were not reachable and are now: reported as changed (once)."""
+        if not self._absent or time.monotonic() - self._last_check < self.recheck:
+            return
+        self._last_check = time.monotonic()
+        with self._lock:
+            absent = set(self._absent)
+        back = {root for root in absent if not probe(root)}
+        if back:
+            with self._lock:
+                self._absent -= back
+                self._pending |= back
+                self._last = time.monotonic()
+
     def _run(self) -> None:
         while not self._stop.wait(0.2):
+            self._recheck_absent()
             with self._lock:
                 ready = self._pending and time.monotonic() - self._last >= self.debounce
                 batch = set(self._pending) if ready else set()

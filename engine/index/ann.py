@@ -81,6 +81,21 @@ class VectorIndex:
         self._live = {int(i) for i in all_ids}
         return True
 
+    def stored_labels(self) -> set[int] | None:
+        """The labels the file on disk holds as live vectors (those marked deleted left out),
+        as it is, without reconciling; None when the file is missing or damaged."""
+        probe = VectorIndex(self.path, self.dim)
+        if not probe.load():
+            return None
+        live = set()
+        for label in probe._live:
+            try:
+                probe._index.get_items([label])
+            except RuntimeError:  # marked deleted in the file
+                continue
+            live.add(label)
+        return live
+
     def reconcile(self, store: Store) -> tuple[int, int]:
         """Make the index hold exactly the chunks in ``store``. Returns (added, dropped)."""
         chunk_ids = store.chunk_ids()

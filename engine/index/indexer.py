@@ -29,7 +29,7 @@ from ..ingest.profile import DocumentProfile, readable_file_name
 from ..progress import CancelToken, ProgressCallback, Throttle, eta
 from ..types import FileOutcome, IndexReport, Progress
 from .ann import VectorIndex
-from .scan import FileEntry, ScanProblem, walk
+from .scan import FILE_NOT_ALLOWED, PROBE_SECONDS, VANISHED, FileEntry, ScanProblem, walk
 from .store import DocRow, Store
 
 
@@ -54,6 +54,8 @@ class IndexSettings:
     # Tokens of context header (document, section, table) embedded with each passage; 0 = no
     # headers. The header and a full passage together fit the embedding model's window.
     header_tokens: int = 54
+    # Seconds a collection's folder may take to answer before it counts as not reachable now.
+    probe_seconds: float = PROBE_SECONDS
 
 
 def sha256_file(path: str) -> str:
@@ -111,12 +113,24 @@ class Indexer:
         root_strs = [os.path.abspath(r) for r in roots]
 
         notify(Progress("scanning", 0, 0), force=True)
+        existing = [d for d in self.store.documents() if _under(d.path, root_strs)]
+        by_path = {d.path: d for d in existing}
         entries: list[FileEntry] = []
-        for item in walk([Path(r) for r in root_strs]):
+        # Folders and files that cannot be reached now (a drive not connected, no permission,
+        # a share that does not answer): what the collection holds there is kept, marked.
+        unreachable: dict[str, str] = {}
+        for item in walk([Path(r) for r in root_strs], self.settings.probe_seconds):
             if isinstance(item, ScanProblem):
-                report.failed.append(FileOutcome(item.path, "failed", item.reason))
+                known = by_path.get(item.path)
+                if item.folder:
+                    unreachable[item.path] = item.reason
+                elif known is not None and known.status == "indexed" and item.reason != VANISHED:
+                    unreachable[item.path] = FILE_NOT_ALLOWED
+                else:
+                    report.failed.append(FileOutcome(item.path, "failed", item.reason))
             else:
                 entries.append(item)
+        held = self._hold(existing, unreachable, report)
         total = len(entries) + len(report.failed)
         # The smallest file first: its chunks reach the embedder soonest, so the model starts
         # working while the larger files are still being read.
@@ -127,14 +141,15 @@ class Indexer:
         for f in report.failed:
             self._record_failure(f.path, 0, 0, "", "", f.reason)
 
-        existing = [d for d in self.store.documents() if _under(d.path, root_strs)]
-        by_path = {d.path: d for d in existing}
-        seen = {e.path for e in entries} | {f.path for f in report.failed}
-        # Documents whose file is gone: candidates for a move, else removed at the end.
-        missing: dict[str, DocRow] = {}
+        seen = {e.path for e in entries} | {f.path for f in report.failed} | held
+        # Documents whose file is gone: candidates for a move, else removed at the end. Copies
+        # with the same content are each their own candidate (a list per hash).
+        missing: dict[str, list[DocRow]] = {}
         for d in existing:
             if d.path not in seen and d.status == "indexed":
-                missing.setdefault(d.sha256, d)
+                missing.setdefault(d.sha256, []).append(d)
+        # Documents marked unavailable by an earlier run whose file is back, unchanged.
+        back: list[int] = []
 
         pool: ParsePool | None = None
         expected = 0
@@ -173,16 +188,23 @@ class Indexer:
                     and doc.mtime_ns == entry.mtime_ns
                 ):
                     report.unchanged.append(FileOutcome(entry.path, "unchanged"))
+                    if doc.unavailable:
+                        back.append(doc.id)
                     done += 1
                     continue
                 try:
                     sha = sha256_file(entry.path)
                 except FileNotFoundError:
-                    self._fail(report, entry, "", "file vanished while indexing")
+                    self._fail(report, entry, "", VANISHED)
                     done += 1
                     continue
                 except OSError as e:
-                    self._fail(report, entry, "", f"cannot read: {e.strerror or e}")
+                    if doc is not None and doc.status == "indexed":
+                        # Readable before, not now: kept and marked, never replaced by a
+                        # failure (a permission change or a share dropping mid-scan).
+                        self._hold([doc], {doc.path: FILE_NOT_ALLOWED}, report)
+                    else:
+                        self._fail(report, entry, "", f"cannot read: {e.strerror or e}")
                     done += 1
                     continue
                 if not reread and doc is not None and doc.sha256 == sha:
@@ -190,7 +212,7 @@ class Indexer:
                     report.unchanged.append(FileOutcome(entry.path, "unchanged"))
                     done += 1
                     continue
-                moved = missing.pop(sha, None)
+                moved = missing[sha].pop() if missing.get(sha) else None
                 if moved is not None:
                     self._move(doc, moved, entry)
                     report.moved.append(
@@ -287,13 +309,22 @@ class Indexer:
                     self._fail(report, entry, sha, why)
                 done += 1
 
-            # 3. Files that are gone and were not moved.
-            for d in missing.values():
-                self._remove(d)
-                report.removed.append(FileOutcome(d.path, "removed"))
+            # 3. Files that are gone and were not moved; files that are back.
+            for gone in missing.values():
+                for d in gone:
+                    self._remove(d)
+                    report.removed.append(FileOutcome(d.path, "removed"))
             for d in existing:
                 if d.path not in seen and d.status != "indexed":
                     self._remove(d)
+            if back:
+                self.store.begin()
+                try:
+                    self.store.mark_available(back)
+                    self.store.commit()
+                except BaseException:
+                    self.store.rollback()
+                    raise
             finished = True
         except Cancelled:
             report.cancelled = True
@@ -462,6 +493,44 @@ class Indexer:
         labels, vecs = self.store.vectors(ids, self.ann.dim)
         self.ann.add(labels, vecs)
         return len(ids)
+
+    def _hold(
+        self, existing: list[DocRow], unreachable: dict[str, str], report: IndexReport
+    ) -> set[str]:
+        """Keep the documents under folders/files that cannot be reached now, marked with the
+        reason; returns their paths. Nothing is deleted or re-embedded. A folder that holds
+        no document of the collection (a new folder Folio may not open, a path typed wrong)
+        is a failure of this run, as any file that cannot be read."""
+        if not unreachable:
+            return set()
+        by_reason: dict[str, list[int]] = {}
+        held: set[str] = set()
+        holding: set[str] = set()
+        for d in existing:
+            # The deepest unreachable folder that holds the document gives the reason.
+            where = [r for r in unreachable if _under(d.path, [r])]
+            if where:
+                deepest = max(where, key=len)
+                why = unreachable[deepest]
+                held.add(d.path)
+                if d.status == "indexed":
+                    holding.add(deepest)
+                if d.unavailable != why:
+                    by_reason.setdefault(why, []).append(d.id)
+        self.store.begin()
+        try:
+            for why, ids in by_reason.items():
+                self.store.mark_unavailable(ids, why)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        for path, why in sorted(unreachable.items()):
+            if path in holding:
+                report.unavailable.append(FileOutcome(path, "unavailable", why))
+            else:
+                report.failed.append(FileOutcome(path, "failed", why))
+        return held
 
     def _remove(self, doc: DocRow) -> None:
         self.store.begin()

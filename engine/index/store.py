@@ -90,7 +90,12 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
     """,
-    # 3: the passages of one page found by an index seek (the second stage reads every passage
+    # 3: a document whose file cannot be reached now (a drive that is not connected, a folder
+    # Folio may not open) is kept, searchable, with the reason here ('' = reachable).
+    """
+    ALTER TABLE documents ADD COLUMN unavailable TEXT NOT NULL DEFAULT '';
+    """,
+    # 4: the passages of one page found by an index seek (the second stage reads every passage
     # of its candidate pages; without this it scanned the whole table).
     """
     CREATE INDEX chunks_page ON chunks(doc_id, page);
@@ -116,6 +121,8 @@ class DocRow:
     n_pages: int
     n_chunks: int
     profile: str = ""
+    # Why the file cannot be reached now ('' when it can): the document stays searchable.
+    unavailable: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ class ChunkRow:
     end: int
     text: str
     context: str = ""
+    unavailable: str = ""
 
 
 def _doc(row: sqlite3.Row) -> DocRow:
@@ -144,6 +152,7 @@ def _doc(row: sqlite3.Row) -> DocRow:
         n_pages=row["n_pages"],
         n_chunks=row["n_chunks"],
         profile=row["profile"],
+        unavailable=row["unavailable"],
     )
 
 
@@ -153,6 +162,7 @@ class Store:
     # Meta keys that are the collection's settings; with the roots they are mirrored by the
     # library to collection.json (through ``on_settings_changed``, once committed).
     SETTINGS_KEYS = (
+        "id",
         "name",
         "created_at",
         "embed_model",
@@ -267,13 +277,25 @@ class Store:
 
     def touch_doc(self, doc_id: int, size: int, mtime_ns: int) -> None:
         self.db.execute(
-            "UPDATE documents SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, doc_id)
+            "UPDATE documents SET size=?, mtime_ns=?, unavailable='' WHERE id=?",
+            (size, mtime_ns, doc_id),
         )
 
     def move_doc(self, doc_id: int, new_path: str, size: int, mtime_ns: int) -> None:
         self.db.execute(
-            "UPDATE documents SET path=?, size=?, mtime_ns=? WHERE id=?",
+            "UPDATE documents SET path=?, size=?, mtime_ns=?, unavailable='' WHERE id=?",
             (new_path, size, mtime_ns, doc_id),
+        )
+
+    def mark_unavailable(self, doc_ids: Iterable[int], reason: str) -> None:
+        """Keep these documents, marked as not reachable now (with the reason)."""
+        self.db.executemany(
+            "UPDATE documents SET unavailable=? WHERE id=?", [(reason, i) for i in doc_ids]
+        )
+
+    def mark_available(self, doc_ids: Iterable[int]) -> None:
+        self.db.executemany(
+            "UPDATE documents SET unavailable='' WHERE id=?", [(i,) for i in doc_ids]
         )
 
     def delete_doc(self, doc_id: int) -> list[int]:
@@ -462,12 +484,12 @@ class Store:
         for i in range(0, len(ids), 500):
             part = list(ids[i : i + 500])
             q = (
-                'SELECT c.id, c.doc_id, d.path, c.page, c.start, c."end", c.text, c.context'
-                " FROM chunks c JOIN documents d ON d.id = c.doc_id"
+                'SELECT c.id, c.doc_id, d.path, c.page, c.start, c."end", c.text, c.context,'
+                " d.unavailable FROM chunks c JOIN documents d ON d.id = c.doc_id"
                 f" WHERE c.id IN ({','.join('?' * len(part))})"
             )
             for r in self.db.execute(q, part):
-                out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+                out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
         return out
 
     def keyword_search(self, match: str, limit: int | None) -> list[tuple[int, float]]:
@@ -491,6 +513,19 @@ class Store:
         except sqlite3.OperationalError:
             return 0
         return int(row[0])
+
+    def keyword_mismatch(self) -> int:
+        """Passages missing from the keyword index plus keyword entries without a passage."""
+        row = self.db.execute(
+            "SELECT (SELECT count(*) FROM chunks_fts_docsize WHERE id NOT IN"
+            " (SELECT id FROM chunks)) + (SELECT count(*) FROM chunks WHERE id NOT IN"
+            " (SELECT id FROM chunks_fts_docsize))"
+        ).fetchone()
+        return int(row[0])
+
+    def rebuild_keywords(self) -> None:
+        """Rebuild the keyword index from the passages (FTS5 'rebuild')."""
+        self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
     def check_integrity(self) -> str:
         row = self.db.execute("PRAGMA quick_check").fetchone()

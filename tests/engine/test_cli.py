@@ -76,7 +76,9 @@ def test_cli_end_to_end(tmp_path: Path, folder: Path) -> None:
         "score",
         "text",
         "context",
+        "unavailable",
     }
+    assert top["unavailable"] == ""
     assert top["document"].endswith("leave.md") and top["collection"] == "HR"
     # The context header the passage was embedded with (its heading) comes apart from the text.
     assert "annual leave" in top["context"].lower()

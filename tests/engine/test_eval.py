@@ -43,9 +43,7 @@ def test_recall_and_mrr_by_hand(tmp_path: Path) -> None:
         "q4": [_hit(1, "/d/a.pdf", 1)],
     }
     pages = {3: {6: "no figures here", 7: "the total was 1,234.5", 8: "1,234.5 again"}}
-    report = evaluate(
-        questions, docs, lambda d: pages.get(d, {}), lambda q, k: results[q][:k], k=3
-    )
+    report = evaluate(questions, docs, lambda d: pages.get(d, {}), lambda q, k: results[q][:k], k=3)
     s = report.summary()
     # Scored: q1, q2, q3 (q4's document is not indexed). Document ranks 2, 1, 3.
     assert s["questions_scored"] == 3

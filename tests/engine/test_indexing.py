@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -194,15 +195,32 @@ def test_exhaustive_finds_every_document_beyond_k(library: Library, tmp_path: Pa
         assert not any(n.startswith("other-") for n in found)
 
 
-def test_a_second_indexing_run_on_the_same_collection_is_refused(library) -> None:  # type: ignore[no-untyped-def]
-    from engine.errors import FolioError
+def test_a_second_writer_waits_then_gives_up_or_is_cancelled(embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One writer at a time: a second one waits (and says for whom), can be cancelled, and
+    gives up with a message after the configured wait (a real second process holding the lock
+    is tests/engine/test_two_programs.py)."""
+    from engine.errors import Cancelled, FolioError
+    from engine.progress import CancelToken
 
-    coll = library.create("locked")
-    refused = pytest.raises(FolioError, match="being indexed by another")
-    with coll._writer_lock(), refused, coll._writer_lock():
+    lib = Library(
+        EngineConfig(home=tmp_path / "home", lock_wait_seconds=1.0, program="a test"),
+        embedder=embedder,
+    )
+    coll = lib.create("locked")
+    told: list[str] = []
+    gave_up = pytest.raises(FolioError, match="has been updating this collection for more")
+    started = time.monotonic()
+    with coll._writer_lock(), gave_up, coll._writer_lock(lambda p: told.append(p.current)):
+        pass
+    assert 0.9 < time.monotonic() - started < 10
+    assert len(told) == 1 and told[0].startswith(f"Waiting for a test (process {os.getpid()})")
+    cancel = CancelToken()
+    cancel.cancel()
+    with coll._writer_lock(), pytest.raises(Cancelled), coll._writer_lock(cancel=cancel):
         pass
     with coll._writer_lock():  # released: the next run may start
         pass
+    coll.close()
 
 
 def _paragraphs(topic: str, n: int) -> list[str]:

@@ -1,0 +1,54 @@
+"""The window with a collection whose folder is on a drive that is not connected: documents
+greyed with the reason, kept; "Remove folder" is what removes them (real widgets, offscreen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop.main_window import GREY, UNAVAILABLE, MainWindow
+from engine import Library
+from engine.index.scan import NOT_CONNECTED
+
+
+def _items(window: MainWindow) -> dict[str, tuple[str, str, str]]:
+    out = {}
+    for i in range(window.documents.topLevelItemCount()):
+        it = window.documents.topLevelItem(i)
+        assert it is not None
+        out[it.text(0)] = (it.text(1), it.toolTip(1), it.foreground(1).color().name())
+    return out
+
+
+def test_unreachable_folder_is_greyed_with_its_reason_until_removed(
+    qtbot, library: Library, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nThe canteen opens at eight.", "utf-8")
+    (folder / "b.md").write_text("# B\n\nThe library closes at six.", "utf-8")
+    with library.create("Stick") as coll:
+        coll.index([folder])
+    folder.rename(tmp_path / "unplugged")  # the stick is out when the app starts
+
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+
+    def greyed() -> None:
+        rows = _items(window)
+        assert set(rows) == {"a.md", "b.md"}
+        for status, tip, colour in rows.values():
+            assert status == UNAVAILABLE
+            assert NOT_CONNECTED in tip
+            assert colour == GREY.name()
+
+    qtbot.waitUntil(greyed, timeout=60_000)
+    qtbot.waitUntil(lambda: "cannot be reached now" in window.status_label.text(), timeout=30_000)
+
+    # Only the explicit removal deletes them.
+    window.remove_folder("Stick", folder)
+    qtbot.waitUntil(lambda: _items(window) == {}, timeout=30_000)
+    assert "2 document(s) left the collection" in window.status_label.text()
+    with library.open("Stick") as coll:
+        assert coll.documents() == [] and coll.roots() == []
+    window.close()
