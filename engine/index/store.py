@@ -98,7 +98,7 @@ MIGRATIONS: list[str] = [
     # 4: the passages of one page found by an index seek (the second stage reads every passage
     # of its candidate pages; without this it scanned the whole table).
     """
-    CREATE INDEX chunks_page ON chunks(doc_id, page);
+    CREATE INDEX IF NOT EXISTS chunks_page ON chunks(doc_id, page);
     """,
 ]
 
