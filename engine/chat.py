@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .budget import CutSource, IncludedSource, PromptPlan, Turn, plan_prompt
-from .citations import Citation, cite
+from .citations import Citation, SentenceCheck, cite, summary_line
 from .errors import FolioError, StorageError
 from .generate.base import GenerationStats, Generator
 from .history import ChatStore
@@ -110,6 +110,12 @@ class Answer:
     dropped_markers: list[int] = field(default_factory=list)
     raw_text: str = ""  # as the model wrote it (kept in the history for KV reuse)
     session_id: int | None = None
+    sentences: list[SentenceCheck] = field(default_factory=list)  # each with its own mark
+
+    @property
+    def summary(self) -> str:
+        """One line under the answer, such as "2 of 3 statements are backed by the sources."."""
+        return summary_line(self.sentences)
 
     def to_json(self) -> dict[str, object]:
         plan = self.plan
@@ -119,6 +125,8 @@ class Answer:
             "answer": self.text,
             "stop": self.stop,
             "notices": self.notices,
+            "summary": self.summary,
+            "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
             "dropped_markers": self.dropped_markers,
             "included": [
@@ -329,6 +337,7 @@ class ChatSession:
             plan=plan,
             dropped_markers=cited.dropped_markers,
             raw_text=generation.text,
+            sentences=cited.sentences,
         )
 
     def _ask_plain(

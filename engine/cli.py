@@ -452,10 +452,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for note in answer.notices:
         print(f"Note: {note}")
     if answer.mode == "answer":
-        marks = {c.number: c.status for c in answer.citations}
+        from .citations import worst
+
+        if answer.summary:
+            print(answer.summary)
+        for sent in answer.sentences:
+            if sent.reason and sent.status in ("unsupported", "no source"):
+                print(f"  ✗ “{sent.text}” — {sent.reason}")
+        marks: dict[int, list[str]] = {}
+        for cit in answer.citations:
+            marks.setdefault(cit.number, []).append(cit.status)
         print("Sources:")
         for src in sorted(answer.included, key=lambda x: x.number):
-            status = marks.get(src.number, "not cited")
+            status = worst(marks[src.number]) if src.number in marks else "not cited"
             coll = f" [{src.hit.collection}]" if len(collections) > 1 else ""
             print(f"  [{src.number}] {src.hit.path}, {src.hit.location}{coll} — {status}")
         for c in answer.cut:
