@@ -6,7 +6,6 @@ handed to ``on_evidence`` before the model starts, so an app can show them at on
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from .citations import Citation, SentenceCheck, cite, summary_line
 from .errors import FolioError, StorageError
 from .generate.base import GenerationStats, Generator
 from .history import ChatStore
+from .intent import list_request_topic
 from .library import Collection
 from .progress import CancelToken
 from .prompts import (
@@ -32,34 +32,11 @@ from .prompts import (
 )
 from .types import DocumentGroup, Hit
 
-_DOC_NOUNS = (
-    r"(?:documents?|files?|reports?|papers?|essays?|articles?|notes?|contracts?|policies|"
-    r"polic(?:y|ies)|pages?|sources?|memos?|letters?|emails?|manuals?|studies)"
-)
-_LINK = (
-    r"(?:(?:that|which)\s+)?(?:mention(?:s|ing)?|talk(?:s|ing)?\s+about|discuss(?:es|ing)?|"
-    r"(?:are|is)\s+about|about|on|contain(?:s|ing)?|refer(?:s|ring)?\s+to|cover(?:s|ing)?|"
-    r"concerning|regarding|related\s+to|deal(?:s|ing)?\s+with|with)"
-)
-# "which documents mention X", "list all reports about Y", "find every file on Z", ...
-_EXHAUSTIVE = re.compile(
-    r"^\s*(?:please\s+)?(?:"
-    rf"(?:which|what)\s+(?:of\s+(?:the|my|our)\s+)?{_DOC_NOUNS}"
-    rf"|(?:list|name|show|find|give)\s+(?:me\s+)?(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?"
-    rf"(?:{_DOC_NOUNS})?"
-    rf"|(?:all|every)\s+(?:the\s+)?{_DOC_NOUNS}"
-    rf")\s*(?:{_LINK}\s+)?",
-    re.IGNORECASE,
-)
-
 
 def exhaustive_topic(question: str) -> str | None:
-    """The topic of a "list all documents about X" question, or None for other questions."""
-    m = _EXHAUSTIVE.match(question)
-    if not m:
-        return None
-    topic = question[m.end() :].strip().rstrip("?.! ").strip()
-    return topic or None
+    """The topic of an explicit "list all documents about X" request, or None for a question
+    to be answered (see ``engine.intent``)."""
+    return list_request_topic(question)
 
 
 @dataclass
