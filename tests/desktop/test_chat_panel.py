@@ -102,6 +102,8 @@ def test_true_and_false_sentence_get_their_own_marks_and_the_chip_the_worst(
     make_collection(library, tmp_path)
     window = MainWindow(library)
     qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
     coll = library.open("Handbook")
     hit = next(h for h in coll.search("annual leave days", k=3) if h.name == "leave.md")
     sources = [IncludedSource(1, 1, hit, hit.text, 20, False)]
@@ -131,6 +133,14 @@ def test_true_and_false_sentence_get_their_own_marks_and_the_chip_the_worst(
     assert [(c.text(), c.property("status")) for c in chips] == [("[1] ✗", "unsupported")]
     assert "30 days is not in source [1]" in chips[0].toolTip()
     assert window.chat.summary.text() == "1 of 2 statements are backed by the sources."
-    assert window.chat.show_all_button.isVisibleTo(window.chat)
+    # The one-click follow-up lists every document about the question (no model call).
+    chat = window.chat
+    assert chat.show_all_button.isVisibleTo(chat)
+    with qtbot.waitSignal(chat.answer_finished, timeout=60_000) as blocker:
+        chat.show_all_button.click()
+    listed: Answer = blocker.args[0]
+    assert listed.mode == "exhaustive" and listed.question == "How much leave do staff get?"
+    assert Path(listed.documents[0].group.path).name == "leave.md"
+    assert not chat.show_all_button.isVisibleTo(chat)
     coll.close()
     window.close()
