@@ -229,9 +229,11 @@ def quantities(text: str, table_scale: float = 1.0) -> list[Quantity]:
 
 
 def _family(unit: str) -> str | None:
-    for name, words in _UNIT_FAMILIES.items():
-        if unit in words:
-            return f"{name}:{unit}"
+    """ "time:day" for "day" or "days"; None for a word that is not a known unit."""
+    for word in (unit, unit[:-1] if unit.endswith("s") else unit):
+        for name, words in _UNIT_FAMILIES.items():
+            if word in words:
+                return f"{name}:{word}"
     return None
 
 

@@ -477,6 +477,44 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import summary, verify
+
+    lib = _library(args)
+    if not args.collection:
+        raise FolioError("Name a collection to check the statement against, with --collection.")
+    collections = [lib.open(name) for name in args.collection]
+
+    def search(claim: str, k: int) -> list[Any]:
+        hits = [h for c in collections for h in c.search(claim, k=k)]
+        return sorted(hits, key=lambda h: -h.score)[:k]
+
+    def similarity(a: Any, b: Any) -> Any:
+        vecs = lib.embedder.embed(list(a) + list(b))
+        return vecs[: len(a)] @ vecs[len(a) :].T
+
+    try:
+        results = verify(args.statement, search, similarity, k=args.k)
+    finally:
+        for c in collections:
+            c.close()
+    if args.json:
+        _print_json(
+            {
+                "statement": args.statement,
+                "summary": summary(results),
+                "claims": [r.to_json() for r in results],
+            }
+        )
+        return 0
+    marks = {"supported": "✓", "contradicted": "✗", "likely": "≈", "not found": "?"}
+    for r in results:
+        print(f"{marks.get(r.status, '?')} {r.claim}")
+        print(f"    {r.status}: {r.reason}")
+    print(summary(results))
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .generate import add_model, discover_models
 
@@ -585,6 +623,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-edge-order", action="store_true", help="sources in rank order")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_ask)
+
+    v = sub.add_parser(
+        "verify", help="check a statement, claim by claim, against a collection's documents"
+    )
+    v.add_argument("statement")
+    v.add_argument("--collection", "-c", action="append", help="repeat to check against several")
+    v.add_argument("--k", type=int, default=8, help="passages looked at per claim")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_verify)
 
     m = sub.add_parser("models", help="list GGUF models on this computer, or add one")
     m.add_argument("action", nargs="?", choices=["list", "add"], default="list")
