@@ -81,6 +81,9 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _FISCAL = re.compile(r"\b(?:FY\s?'?|fiscal\s+(?:year\s+)?)(\d{4}|\d{2})\b", re.IGNORECASE)
+_NUMBERS_OUT = re.compile(
+    r"[$€£¥]?\d[\d,.]*%?|\b(?:thousands?|millions?|billions?|percent)\b", re.I
+)
 _TABLE_SCALE = re.compile(r"\bin\s+(thousands|millions|billions)\b", re.IGNORECASE)
 _UNIT_FAMILIES = {
     "time": {"second", "minute", "hour", "day", "week", "month", "year", "quarter"},
@@ -246,43 +249,70 @@ def _agrees(claim: Quantity, seen: Quantity) -> bool:
     a, b = _family(claim.unit), _family(seen.unit)
     if a and b and a != b:
         return False
-    tol = max(claim.tolerance, seen.tolerance) + 1e-9 * max(abs(claim.value), 1.0)
+    # The source's figure, rounded as the claim writes it ("$81.8 billion" for 81,797 million);
+    # a claim more precise than its source ("$1.1 million" for "1" in millions) is not backed.
+    tol = claim.tolerance + 1e-9 * max(abs(claim.value), 1.0)
     return abs(claim.value - seen.value) <= tol
 
 
+def negations(text: str) -> int:
+    """How many negations the text has ("not", "no", "never", "doesn't", ...)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    plain = sum(w in _NEGATIONS for w in words)
+    return plain + len(_NEG_CONTRACTION.findall(text))
+
+
 def negated(text: str) -> bool:
-    words = {w.lower() for w in _WORD.findall(text)}
-    return bool(words & _NEGATIONS) or bool(_NEG_CONTRACTION.search(text))
+    return negations(text) > 0
 
 
 def names(sentence: str) -> list[str]:
-    """Words that name something: capitalised inside the sentence, acronyms, product names."""
-    out: list[str] = []
+    """Words that name something: capitalised inside the sentence, acronyms, product names,
+    codes with digits ("10-Q", "Q3", "2019-nCoV")."""
+    return [w for w, opener in _capitalised(sentence) if not opener]
+
+
+def openers(sentence: str) -> list[str]:
+    """Capitalised words that open a sentence or clause: a name or just a capital letter.
+    The check treats them as names only when the passages lack the word altogether."""
+    return [w for w, opener in _capitalised(sentence) if opener]
+
+
+def _capitalised(sentence: str) -> list[tuple[str, bool]]:
+    out: dict[str, bool] = {}
     first = True
-    for m in re.finditer(r"[A-Za-z][\w'’&.-]*[\w]|[A-Z]", sentence):
+    for m in re.finditer(r"[A-Za-z0-9][\w'’&.-]*[\w]|[A-Z]", sentence):
         word = m.group(0).rstrip(".")
         before = sentence[: m.start()].rstrip()
         after = sentence[m.end() :]
         start_of_clause = (
             first
-            or before.endswith((":", "•", "-", "—", '"', "“", "("))
+            or before.endswith((":", "•", "-", "—", '"', "“", "(", ";"))
             or (before.endswith((".", "!", "?")) and not before.endswith(("Inc.", "Co.", "Ltd.")))
         )
         first = False
         plain = re.sub(r"['’]s$", "", word)
-        if plain.lower() in _NOT_NAMES or len(plain) < 2:
+        if plain.lower() in _NOT_NAMES or len(plain) < 2 or not any(c.isalpha() for c in plain):
             continue
         inner_caps = any(ch.isupper() for ch in plain[1:])
         has_digit = any(ch.isdigit() for ch in plain)
-        if inner_caps or (has_digit and any(ch.isalpha() for ch in plain)):
-            out.append(plain)
-        elif plain[0].isupper() and (
-            not start_of_clause
-            or re.match(r"['’]s\b|\s+[A-Z][a-z]", after) is not None
-            or word != plain
-        ):
-            out.append(plain)  # at a sentence's start only "Apple's", "Tim Cook", ...
-    return list(dict.fromkeys(out))
+        if has_digit:
+            # "Q3", "10-Q", "2BP", "H1N1" name things; "25-day" or "3rd" do not.
+            if any(ch.isupper() for ch in plain) or re.search(r"[A-Za-z]\d", plain):
+                out.setdefault(plain, False)
+        elif inner_caps:
+            out.setdefault(plain, False)
+        elif plain[0].isupper():
+            named = (
+                not start_of_clause
+                or re.match(r"['’]s\b|\s+[A-Z][a-z]", after) is not None
+                or word != plain
+            )  # at a sentence's start only "Apple's", "Tim Cook", ...
+            if named:
+                out[plain] = False
+            elif plain.lower() not in _STOP:
+                out.setdefault(plain, True)
+    return list(out.items())
 
 
 def _name_found(name: str, text: str) -> bool:
@@ -345,24 +375,49 @@ def check(
 
     # 1. Numbers: each must agree with a number of a cited passage.
     claim_q = [q for q in quantities(claim)]
-    seen: list[tuple[int, Quantity]] = []
+    seen: list[tuple[int, Quantity, str]] = []  # passage, figure, the line it is on
     for p in passages:
         scale = _table_scale(p.context + "\n" + p.text)
-        seen.extend((p.number, q) for q in quantities(p.text, scale))
-        seen.extend((p.number, q) for q in quantities(p.context))
+        for line in _sentences(p.text):
+            seen.extend((p.number, q, line) for q in quantities(line, scale))
+        seen.extend((p.number, q, "") for q in quantities(p.context))
     for q in claim_q:
-        if any(_agrees(q, s) for _, s in seen):
+        if any(_agrees(q, s) for _, s, _ in seen):
             continue
-        near = _nearest(q, [s for _, s in seen])
+        near = _nearest(q, [s for _, s, _ in seen])
         if near is not None:
-            n = next(num for num, s in seen if s is near)
+            n = next(num for num, s, _ in seen if s is near)
             where = "which says" if len(numbers) == 1 else f"source [{n}] says"
             sep = "," if len(numbers) == 1 else ";"
             return no(f"{q.text} is not in {label}{sep} {where} {near.text}.", near.text, n)
         return no(f"{q.text} is not in {label}.")
+    # A claim with one figure: the figure must be on the line that the claim is about, not on
+    # a neighbouring row of the same table ("Total lease cost" is not "Operating lease cost").
+    figures = [q for q in claim_q if q.kind != "year"]
+    if len(figures) == 1:
+        q = figures[0]
+        words = content_words(_NUMBERS_OUT.sub(" ", claim))
+        lines = [(n, s, line) for n, s, line in seen if line and s.kind != "year"]
+
+        def line_fit(line: str) -> float:
+            return len(words & content_words(line)) / len(words) if words else 0.0
+
+        if words and lines:
+            top_n, top_s, top_line = max(lines, key=lambda x: line_fit(x[2]))
+            agreeing = [line_fit(line) for _, s, line in lines if _agrees(q, s)]
+            best_agree = max(agreeing, default=0.0)
+            if line_fit(top_line) >= 0.6 and line_fit(top_line) > best_agree + 0.2:
+                here = [s for n, s, line in lines if line == top_line and s.kind == q.kind]
+                closest = _nearest(q, here)
+                says = closest.text if closest is not None else top_s.text
+                return no(
+                    f"{q.text} is not what source [{top_n}] gives for this; it says {says}.",
+                    says,
+                    top_n,
+                )
 
     # 2. Names: each must appear in a cited passage (or its document's title and headings).
-    for name in names(claim):
+    for name in names(claim) + openers(claim):
         if not _name_found(name, everything):
             return no(f"{label[0].upper() + label[1:]} does not mention {name}.")
 
@@ -370,13 +425,13 @@ def check(
     aligned = _aligned_sentence(claim, passages)
     if aligned is not None:
         num, sent, fit = aligned
-        if negated(claim) and not negated(sent):
+        if negations(claim) > negations(sent):
             return no(
                 f"The statement says the opposite of source [{num}], which says {_quote(sent)}.",
                 sent,
                 num,
             )
-        if not negated(claim) and negated(sent) and fit >= 0.6:
+        if negations(claim) < negations(sent) and fit >= 0.6:
             return no(
                 f"Source [{num}] says the opposite: {_quote(sent)}.",
                 sent,
@@ -425,16 +480,22 @@ def _mantissa(value: float) -> float:
 
 
 def _aligned_sentence(claim: str, passages: Sequence[Passage]) -> tuple[int, str, float] | None:
-    """The cited sentence that shares most content words with the claim (at least half)."""
+    """The run of one to three cited sentences that shares most content words with the claim
+    (at least 40 %); the shortest such run wins a tie."""
     words = content_words(claim)
     if not words:
         return None
     best: tuple[int, str, float] | None = None
+    best_key = (-1.0, 0)
     for p in passages:
-        for sent in _sentences(p.text):
-            fit = len(words & content_words(sent)) / len(words)
-            if best is None or fit > best[2]:
-                best = (p.number, sent, fit)
+        sents = _sentences(p.text)
+        for i in range(len(sents)):
+            for j in range(i + 1, min(i + 3, len(sents)) + 1):
+                run = " ".join(sents[i:j])
+                fit = len(words & content_words(run)) / len(words)
+                key = (round(fit, 6), -len(run))
+                if key > best_key:
+                    best, best_key = (p.number, run, fit), key
     if best is None or best[2] < 0.4:
         return None
     return best

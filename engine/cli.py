@@ -661,7 +661,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser(
         "bench", help="measure indexing, PDF reading, query and answer speed and quality"
     )
-    b.add_argument("what", choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune"])
+    b.add_argument(
+        "what",
+        choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune", "citations"],
+    )
     b.add_argument("paths", nargs="*")
     b.add_argument(
         "--corpus",
@@ -686,6 +689,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--parts", default="speed,kv,quality", help="answer: which figures")
     b.add_argument("--pairs", type=int, default=50, help="tune: pairs from COVID-QA")
     b.add_argument("--epochs", type=int, default=3, help="tune: epochs")
+    b.add_argument("--seed", type=int, default=15, help="citations: seed of the labelled set")
+    b.add_argument(
+        "--per-source", dest="per_source", type=int, default=120,
+        help="citations: sentences drawn per data set",
+    )  # fmt: skip
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -175,3 +175,22 @@ def test_summary_line_counts_backed_statements() -> None:
 def test_overlap_ignores_stopwords_and_plurals() -> None:
     assert overlap("the reports of the office", "Report from an office") == 1.0
     assert overlap("", "x") == 0.0
+
+
+def test_a_figure_from_the_neighbouring_row_is_not_the_figure_of_this_row() -> None:
+    table = [
+        src(
+            1,
+            "Lease costs\nOperating lease cost 4,312\nVariable lease cost 1,048\n"
+            "Total lease cost 5,360",
+            12,
+            "2023 Q3 AMZN.pdf, Lease cost (in millions)",
+        )
+    ]
+    right = cite("Total lease cost was $5.4 billion [1].", table).citations[0]
+    assert right.status == SUPPORTED
+    wrong = cite("Total lease cost was $4.3 billion [1].", table).citations[0]
+    assert (wrong.status, wrong.reason) == (
+        UNSUPPORTED,
+        "$4.3 billion is not what source [1] gives for this; it says 5,360 (in millions).",
+    )
