@@ -30,6 +30,7 @@ from .prompts import (
     get_preset,
     system_message,
 )
+from .quotes import AUTO, QUOTES, pick_quotes, preset_for, quote_text, small_model_notice
 from .types import DocumentGroup, Hit
 
 
@@ -88,6 +89,7 @@ class Answer:
     raw_text: str = ""  # as the model wrote it (kept in the history for KV reuse)
     session_id: int | None = None
     sentences: list[SentenceCheck] = field(default_factory=list)  # each with its own mark
+    preset: str = ""  # "quotes" when the answer is made of the sources' own sentences
 
     @property
     def summary(self) -> str:
@@ -102,6 +104,7 @@ class Answer:
             "answer": self.text,
             "stop": self.stop,
             "notices": self.notices,
+            "preset": self.preset,
             "summary": self.summary,
             "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
@@ -240,7 +243,8 @@ class ChatSession:
         opts = options or AskOptions()
         if not question.strip():
             raise FolioError("Type a question first.")
-        preset = get_preset(self._home, opts.preset)
+        chosen = preset_for(self.generator.parameters(), opts.preset)
+        preset = get_preset(self._home, chosen)
         topic = exhaustive_topic(question)
         if not opts.retrieval or not self.collections:
             answer = self._ask_plain(question, opts, cancel, on_evidence, on_token)
@@ -248,6 +252,10 @@ class ChatSession:
             answer = self._ask_exhaustive(
                 question, topic or question, opts, cancel, on_evidence, on_token
             )
+        elif preset.name == QUOTES:
+            answer = self._ask_quotes(question, opts, on_evidence, on_token)
+            if opts.preset == AUTO:
+                answer.notices.insert(0, small_model_notice(self.generator.parameters()))
         else:
             answer = self._ask_rag(question, preset, opts, cancel, on_evidence, on_token)
         self._remember(answer)
@@ -314,6 +322,59 @@ class ChatSession:
             plan=plan,
             dropped_markers=cited.dropped_markers,
             raw_text=generation.text,
+            sentences=cited.sentences,
+        )
+
+    def _ask_quotes(
+        self,
+        question: str,
+        opts: AskOptions,
+        on_evidence: EvidenceCallback | None,
+        on_token: TokenCallback | None,
+    ) -> Answer:
+        """The exact sentences of the sources that answer the question, each with its source."""
+        gen = self.generator
+        t0 = time.perf_counter()
+        hits = self.retrieve(question, opts.k)
+        retrieval_ms = (time.perf_counter() - t0) * 1000
+        plan = plan_prompt(
+            gen,
+            system=system_message(get_preset(self._home, QUOTES)),
+            question=question,
+            hits=hits,
+            history=[],
+            n_ctx=gen.n_ctx,
+            max_answer_tokens=opts.max_answer_tokens or gen.settings.max_answer_tokens,
+            edge_ordering=False,
+            with_collection=len(self.collections) > 1,
+        )
+        if on_evidence is not None:
+            on_evidence(Evidence(question, "answer", hits, [], plan, retrieval_ms))
+        quotes = pick_quotes(question, plan.included, self._similarity)
+        text = quote_text(quotes)
+        if on_token is not None and text:
+            on_token(text)
+        cited = cite(text, plan.included, self._similarity)
+        notices: list[str] = []
+        if not quotes:
+            notices.append("No sentence in the documents answers this question.")
+        return Answer(
+            question=question,
+            mode="answer",
+            preset=QUOTES,
+            text=cited.text,
+            citations=cited.citations,
+            included=plan.included,
+            cut=plan.cut,
+            documents=[],
+            stop="none",
+            notices=notices,
+            retrieval_ms=retrieval_ms,
+            stats=GenerationStats(),
+            model="",
+            plan=plan,
+            dropped_markers=cited.dropped_markers,
+            raw_text=text,
             sentences=cited.sentences,
         )
 

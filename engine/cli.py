@@ -609,7 +609,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--adapter", action="append", help="a GGUF LoRA adapter, PATH or PATH@SCALE; repeatable"
     )
     a.add_argument("--model", help="a .gguf model file (default: the bundled SmolLM2-135M)")
-    a.add_argument("--preset", default="answer", help="answer | summarise | extract | yours")
+    a.add_argument(
+        "--preset",
+        default="auto",
+        help="auto (quotes for models under 1B parameters, else answer) | answer | quotes | "
+        "summarise | extract | yours",
+    )
     a.add_argument("--all", action="store_true", help="list every document about the topic")
     a.add_argument("--summaries", action="store_true", help="with --all: one line per document")
     a.add_argument("--k", type=int, default=6, help="passages to retrieve")
