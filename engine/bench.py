@@ -446,6 +446,10 @@ def run_bench(args: argparse.Namespace) -> int:
         from .bench_citations import bench_citations
 
         result = bench_citations(seed=args.seed, per_source=args.per_source)
+    elif args.what == "quotes":
+        from .bench_quotes import bench_quotes
+
+        result = bench_quotes(args.questions, args.model)
     elif args.what == "answer":
         from .bench_answer import bench_answer
 

@@ -668,7 +668,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument(
         "what",
-        choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune", "citations"],
+        choices=[
+            "index",
+            "pdf",
+            "query",
+            "answer",
+            "retrieval",
+            "gui",
+            "tune",
+            "citations",
+            "quotes",
+        ],
     )
     b.add_argument("paths", nargs="*")
     b.add_argument(
