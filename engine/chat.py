@@ -30,7 +30,15 @@ from .prompts import (
     get_preset,
     system_message,
 )
-from .quotes import AUTO, QUOTES, pick_quotes, preset_for, quote_text, small_model_notice
+from .quotes import (
+    AUTO,
+    MODEL_SUMMARY_LABEL,
+    QUOTES,
+    pick_quotes,
+    preset_for,
+    quote_text,
+    small_model_notice,
+)
 from .types import DocumentGroup, Hit
 
 
@@ -49,6 +57,7 @@ class AskOptions:
     summarise_each: bool = False  # exhaustive mode: one line per document by the model
     max_answer_tokens: int | None = None  # None: the generator's setting
     retrieval: bool = True  # False: chat with the model alone, no documents
+    quote_summary: bool = False  # quotes preset: add one line by the model, labelled as such
 
 
 @dataclass
@@ -253,7 +262,7 @@ class ChatSession:
                 question, topic or question, opts, cancel, on_evidence, on_token
             )
         elif preset.name == QUOTES:
-            answer = self._ask_quotes(question, opts, on_evidence, on_token)
+            answer = self._ask_quotes(question, opts, cancel, on_evidence, on_token)
             if opts.preset == AUTO:
                 answer.notices.insert(0, small_model_notice(self.generator.parameters()))
         else:
@@ -329,6 +338,7 @@ class ChatSession:
         self,
         question: str,
         opts: AskOptions,
+        cancel: CancelToken | None,
         on_evidence: EvidenceCallback | None,
         on_token: TokenCallback | None,
     ) -> Answer:
@@ -354,6 +364,16 @@ class ChatSession:
         text = quote_text(quotes)
         if on_token is not None and text:
             on_token(text)
+        stats = GenerationStats()
+        stop = "none"
+        if opts.quote_summary and quotes and (cancel is None or not cancel.cancelled):
+            line, stats = self._quote_summary(question, text, cancel)
+            stop = stats.stop
+            if line:
+                summary = f"\n\n{MODEL_SUMMARY_LABEL} {line}"
+                text += summary
+                if on_token is not None:
+                    on_token(summary)
         cited = cite(text, plan.included, self._similarity)
         notices: list[str] = []
         if not quotes:
@@ -367,16 +387,35 @@ class ChatSession:
             included=plan.included,
             cut=plan.cut,
             documents=[],
-            stop="none",
+            stop=stop,
             notices=notices,
             retrieval_ms=retrieval_ms,
-            stats=GenerationStats(),
-            model="",
+            stats=stats,
+            model=gen.name if opts.quote_summary else "",
             plan=plan,
             dropped_markers=cited.dropped_markers,
             raw_text=text,
             sentences=cited.sentences,
         )
+
+    def _quote_summary(
+        self, question: str, quotes: str, cancel: CancelToken | None
+    ) -> tuple[str, GenerationStats]:
+        """One line by the model from the quotes alone (it is labelled as the model's)."""
+        gen = self.generator
+        prompt = ChatMessage(
+            "user",
+            (
+                Segment("Quotes from the documents:\n"),
+                Segment(defuse(quotes), False),
+                Segment("\n\nIn one short sentence, using only these quotes, answer: "),
+                Segment(defuse(question), False),
+            ),
+        )
+        generation = gen.generate(gen.prompt_tokens([prompt]), cancel, max_tokens=48)
+        generation.run()
+        line = " ".join(generation.text.split("\n", 1)[0].split())
+        return line, generation.stats
 
     def _ask_plain(
         self,

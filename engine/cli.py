@@ -425,6 +425,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         edge_ordering=not args.no_edge_order,
         exhaustive=True if args.all else None,
         summarise_each=args.summaries,
+        quote_summary=args.quote_summary,
     )
     stream = not args.json
     if stream:
@@ -617,6 +618,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--all", action="store_true", help="list every document about the topic")
     a.add_argument("--summaries", action="store_true", help="with --all: one line per document")
+    a.add_argument(
+        "--quote-summary",
+        dest="quote_summary",
+        action="store_true",
+        help="with quotes: add one line by the model, labelled as the model's",
+    )
     a.add_argument("--k", type=int, default=6, help="passages to retrieve")
     a.add_argument("--session", type=int, help="continue this chat (see its session_id)")
     a.add_argument("--n-ctx", dest="n_ctx", type=int, help="context window in tokens")

@@ -19,6 +19,8 @@ from .budget import IncludedSource
 from .claims import content_words
 
 QUOTES = "quotes"
+# What opens the optional line the model writes after the quotes: it is not a quote.
+MODEL_SUMMARY_LABEL = "In short (written by the model, not a quote):"
 ANSWER = "answer"
 AUTO = "auto"
 # Models below this many parameters answer with quotes unless the person chooses otherwise.

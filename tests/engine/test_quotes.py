@@ -52,6 +52,16 @@ def test_small_model_answers_with_exact_quotes_by_default(
     assert answer.sentences[0].status == "supported"
     assert answer.notices[0].startswith("Answered with quotes from your documents: the model")
     assert answer.to_json()["preset"] == "quotes"
+    # The optional line by the model comes after the quotes, labelled as the model's.
+    summed = ChatSession([coll], model).ask(
+        "How many days of annual leave do full-time staff get?",
+        AskOptions(preset="quotes", k=3, quote_summary=True),
+    )
+    quotes, summary = summed.text.split("\n\n", 1)
+    assert quotes == answer.text
+    assert summary.startswith("In short (written by the model, not a quote): ")
+    assert len(summary) > len("In short (written by the model, not a quote): ")
+    assert summed.stats.answer_tokens > 0 and summed.notices == []  # chosen, not automatic
     # Chosen explicitly, the written answer is the model's.
     written = ChatSession([coll], model).ask(
         "How many days of annual leave do full-time staff get?", AskOptions(preset="answer")
