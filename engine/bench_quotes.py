@@ -13,7 +13,9 @@ with the written "answer" preset, with the default model. Two figures per set an
 from __future__ import annotations
 
 import csv
+import json
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -98,6 +100,8 @@ def bench_quotes(n_questions: int = 15, model: str | None = None) -> dict[str, A
             "free_text": _run(session, questions, "answer"),
         }
         coll.close()
+        # Each set's figures as soon as they are known (the whole run takes a while).
+        print(json.dumps({name: result["sets"][name]}), file=sys.stderr, flush=True)
     tmp.cleanup()
     return result
 
