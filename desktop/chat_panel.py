@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
-from engine.citations import Citation
+from engine.citations import Citation, worst
 from engine.errors import FolioError
 from engine.export import answer_markdown, chat_markdown
 from engine.generate import load_generator
@@ -47,8 +47,27 @@ from engine.types import Hit
 from .settings import Settings, save_settings
 from .tasks import Executor, Operation
 
-STATUS_MARK = {"supported": "✓", "unsupported": "✗", "inferred": "≈"}
-STATUS_COLOUR = {"supported": "#1b7f3b", "unsupported": "#b3261e", "inferred": "#666666"}
+STATUS_MARK = {
+    "supported": "✓",
+    "likely": "≈",
+    "unsupported": "✗",
+    "inferred": "?",
+    "no source": "?",
+}
+STATUS_COLOUR = {
+    "supported": "#1b7f3b",
+    "likely": "#5f6f1b",
+    "unsupported": "#b3261e",
+    "inferred": "#666666",
+    "no source": "#8a5a00",
+}
+STATUS_WORDS = {
+    "supported": "backed by the source",
+    "likely": "matches the source in wording; no figures or names to check",
+    "unsupported": "not backed by the source",
+    "inferred": "no citation; a source backs it",
+    "no source": "no citation, and no source backs it",
+}
 FLUSH_MS = 50
 
 
@@ -110,6 +129,14 @@ class ChatPanel(QWidget):
         self.chips.addStretch(1)
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
+        # "2 of 3 statements are backed by the sources."
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        # An ordinary question gets an answer; the full list of documents is one click away.
+        self.show_all_button = QPushButton("Show every document about this")
+        self.show_all_button.setVisible(False)
+        self.show_all_button.clicked.connect(self.show_every_document)
+        self._last_question = ""
         # Chats of the current collection (placed in the sidebar by the main window).
         self.history = QListWidget()
         self.history.itemActivated.connect(self._open_history_item)
@@ -145,8 +172,10 @@ class ChatPanel(QWidget):
         al.addWidget(QLabel("Answer"))
         al.addWidget(self.answer, 1)
         al.addLayout(self.chips)
+        al.addWidget(self.summary)
         al.addWidget(self.notice)
         actions = QHBoxLayout()
+        actions.addWidget(self.show_all_button)
         actions.addStretch(1)
         actions.addWidget(self.copy_button)
         actions.addWidget(self.export_button)
@@ -173,7 +202,14 @@ class ChatPanel(QWidget):
 
     # -- asking --------------------------------------------------------------------------
 
-    def ask(self, text: str | None = None) -> Operation | None:
+    def show_every_document(self) -> Operation | None:
+        """The follow-up to an answer: every document about the last question, not only the
+        passages the answer used."""
+        if not self._last_question:
+            return None
+        return self.ask(self._last_question, exhaustive=True)
+
+    def ask(self, text: str | None = None, exhaustive: bool | None = None) -> Operation | None:
         question = (text if isinstance(text, str) else self.question.text()).strip()
         name = self._collection()
         if not question:
@@ -210,7 +246,10 @@ class ChatPanel(QWidget):
             return session.ask(
                 question,
                 AskOptions(
-                    k=settings.k, preset=settings.preset, edge_ordering=settings.edge_ordering
+                    k=settings.k,
+                    preset=settings.preset,
+                    edge_ordering=settings.edge_ordering,
+                    exhaustive=exhaustive,
                 ),
                 cancel=op.cancel,
                 on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
@@ -317,8 +356,7 @@ class ChatPanel(QWidget):
         self._flush_timer.stop()
         self._op = None
         self.stop_button.setEnabled(False)
-        self.last_answer = answer
-        self._render(answer)
+        self.show_answer(answer)
         self._shown_results = [answer.to_json()]
         self._shown_title = answer.question
         name = self._collection()
@@ -344,6 +382,8 @@ class ChatPanel(QWidget):
         self.answer.clear()
         self.evidence.clear()
         self.saw.clear()
+        self.summary.setText("")
+        self.show_all_button.setVisible(False)
         self._clear_chips()
 
     def _clear_chips(self) -> None:
@@ -362,27 +402,40 @@ class ChatPanel(QWidget):
                 out.append(w)
         return out
 
+    def show_answer(self, answer: Answer) -> None:
+        """Show a finished answer: marks per sentence, source chips, summary, notices."""
+        self.last_answer = answer
+        self._render(answer)
+
     def _render(self, answer: Answer) -> None:
         self.answer.setHtml(_answer_html(answer))
         self._clear_chips()
-        best: dict[int, Citation] = {}
-        rank = {"supported": 0, "inferred": 1, "unsupported": 2}
+        # A chip stands for every sentence that cites its source and shows the worst of them:
+        # one wrong sentence is enough to doubt what is said about that source.
+        by_number: dict[int, list[Citation]] = {}
         for c in answer.citations:
-            if c.number not in best or rank[c.status] < rank[best[c.number].status]:
-                best[c.number] = c
+            by_number.setdefault(c.number, []).append(c)
         away = {s.number: s.hit.unavailable for s in answer.included if s.hit.unavailable}
-        for number in sorted(best):
-            c = best[number]
-            chip = QToolButton()
-            chip.setText(f"[{number}] {STATUS_MARK[c.status]}")
-            tip = f"{Path(c.path).name}, {c.location} — {c.status}\n“{c.sentence}”"
+        for number in sorted(by_number):
+            group = by_number[number]
+            status = worst([c.status for c in group])
+            c = group[0]
+            lines = [f"{Path(c.path).name}, {c.location}"]
+            for g in group:
+                line = f"{STATUS_MARK[g.status]} “{g.sentence}”"
+                lines.append(line + (f" — {g.reason}" if g.reason else ""))
             if number in away:  # cited from the index; the file itself is not there now
-                tip += f"\nThe file cannot be opened now: {away[number]}"
-            chip.setToolTip(tip)
-            chip.setStyleSheet(f"color: {STATUS_COLOUR[c.status]}; font-weight: bold;")
-            chip.setProperty("status", c.status)
+                lines.append(f"The file cannot be opened now: {away[number]}")
+            chip = QToolButton()
+            chip.setText(f"[{number}] {STATUS_MARK[status]}")
+            chip.setToolTip("\n".join(lines))
+            chip.setStyleSheet(f"color: {STATUS_COLOUR[status]}; font-weight: bold;")
+            chip.setProperty("status", status)
             chip.clicked.connect(lambda _=False, c=c: self._open_citation(c))
             self.chips.insertWidget(self.chips.count() - 1, chip)
+        self.summary.setText(answer.summary)
+        self._last_question = answer.question
+        self.show_all_button.setVisible(answer.mode == "answer")
         self.notice.setText(" ".join(answer.notices))
         self.saw.clear()
         for s in sorted(answer.included, key=lambda s: s.number):
@@ -556,14 +609,26 @@ class ChatPanel(QWidget):
 
 
 def _answer_html(answer: Answer) -> str:
-    """The answer with each [n] coloured by its citation's status."""
-    status = {c.number: c.status for c in answer.citations if c.status != "inferred"}
-    text = html.escape(answer.text).replace("\n", "<br>")
-    for n, st in status.items():
-        text = text.replace(
-            f"[{n}]", f'<b style="color:{STATUS_COLOUR[st]}">[{n}]{STATUS_MARK[st]}</b>'
+    """The answer with each sentence's own mark after it (the reason shows on hover)."""
+    text = answer.text
+    out: list[str] = []
+    pos = 0
+    for sent in sorted(answer.sentences, key=lambda s: s.start):
+        if sent.start < pos or sent.end > len(text):
+            continue
+        out.append(_escape(text[pos : sent.end]))
+        tip = STATUS_WORDS[sent.status] + (f": {sent.reason}" if sent.reason else ".")
+        out.append(
+            f'<span style="color:{STATUS_COLOUR[sent.status]}; font-weight:bold" '
+            f'title="{html.escape(tip, quote=True)}">&nbsp;{STATUS_MARK[sent.status]}</span>'
         )
-    return text
+        pos = sent.end
+    out.append(_escape(text[pos:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
 
 
 def adapters_dir(home: Path) -> Path:

@@ -45,6 +45,7 @@ from .settings import Settings, load_settings, load_window_state, save_window_st
 from .settings_dialog import SettingsDialog
 from .tasks import Executor, Operation
 from .tune_panel import TunePanel
+from .verify_panel import VerifyPanel
 from .viewer import SourceViewer
 
 DEFAULT_COLLECTION = "My documents"
@@ -141,6 +142,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.chat, "Ask")
         self.tabs.addTab(docs_tab, "Documents")
+        self.verify = VerifyPanel(library, self.current_collection, self.read_executor)
+        self.tabs.addTab(self.verify, "Check a statement")
         self.compare = ComparePanel(
             library,
             self.current_collection,

@@ -75,6 +75,7 @@ class SettingsDialog(QDialog):
         self.k = QSpinBox()
         self.k.setRange(1, 50)
         self.preset = QComboBox()
+        self.preset.addItem("Automatic: quotes for small models, else a written answer", "auto")
         for p in load_presets(library.home):
             self.preset.addItem(p.title, p.name)
         self.ttft = QDoubleSpinBox()

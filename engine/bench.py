@@ -442,6 +442,14 @@ def run_bench(args: argparse.Namespace) -> int:
         result = bench_tune(
             Path(args.paths[0]) if args.paths else None, args.pairs, args.epochs, args.model
         )
+    elif args.what == "citations":
+        from .bench_citations import bench_citations
+
+        result = bench_citations(seed=args.seed, per_source=args.per_source)
+    elif args.what == "quotes":
+        from .bench_quotes import bench_quotes
+
+        result = bench_quotes(args.questions, args.model)
     elif args.what == "answer":
         from .bench_answer import bench_answer
 

@@ -6,7 +6,6 @@ handed to ``on_evidence`` before the model starts, so an app can show them at on
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from .budget import CutSource, IncludedSource, PromptPlan, Turn, plan_prompt
-from .citations import Citation, cite
+from .citations import Citation, SentenceCheck, cite, summary_line
 from .errors import FolioError, StorageError
 from .generate.base import GenerationStats, Generator
 from .history import ChatStore
+from .intent import list_request_topic
 from .library import Collection
 from .progress import CancelToken
 from .prompts import (
@@ -30,36 +30,22 @@ from .prompts import (
     get_preset,
     system_message,
 )
+from .quotes import (
+    AUTO,
+    MODEL_SUMMARY_LABEL,
+    QUOTES,
+    pick_quotes,
+    preset_for,
+    quote_text,
+    small_model_notice,
+)
 from .types import DocumentGroup, Hit
-
-_DOC_NOUNS = (
-    r"(?:documents?|files?|reports?|papers?|essays?|articles?|notes?|contracts?|policies|"
-    r"polic(?:y|ies)|pages?|sources?|memos?|letters?|emails?|manuals?|studies)"
-)
-_LINK = (
-    r"(?:(?:that|which)\s+)?(?:mention(?:s|ing)?|talk(?:s|ing)?\s+about|discuss(?:es|ing)?|"
-    r"(?:are|is)\s+about|about|on|contain(?:s|ing)?|refer(?:s|ring)?\s+to|cover(?:s|ing)?|"
-    r"concerning|regarding|related\s+to|deal(?:s|ing)?\s+with|with)"
-)
-# "which documents mention X", "list all reports about Y", "find every file on Z", ...
-_EXHAUSTIVE = re.compile(
-    r"^\s*(?:please\s+)?(?:"
-    rf"(?:which|what)\s+(?:of\s+(?:the|my|our)\s+)?{_DOC_NOUNS}"
-    rf"|(?:list|name|show|find|give)\s+(?:me\s+)?(?:all|every|each)\s+(?:of\s+)?(?:the\s+)?"
-    rf"(?:{_DOC_NOUNS})?"
-    rf"|(?:all|every)\s+(?:the\s+)?{_DOC_NOUNS}"
-    rf")\s*(?:{_LINK}\s+)?",
-    re.IGNORECASE,
-)
 
 
 def exhaustive_topic(question: str) -> str | None:
-    """The topic of a "list all documents about X" question, or None for other questions."""
-    m = _EXHAUSTIVE.match(question)
-    if not m:
-        return None
-    topic = question[m.end() :].strip().rstrip("?.! ").strip()
-    return topic or None
+    """The topic of an explicit "list all documents about X" request, or None for a question
+    to be answered (see ``engine.intent``)."""
+    return list_request_topic(question)
 
 
 @dataclass
@@ -71,6 +57,7 @@ class AskOptions:
     summarise_each: bool = False  # exhaustive mode: one line per document by the model
     max_answer_tokens: int | None = None  # None: the generator's setting
     retrieval: bool = True  # False: chat with the model alone, no documents
+    quote_summary: bool = False  # quotes preset: add one line by the model, labelled as such
 
 
 @dataclass
@@ -110,6 +97,13 @@ class Answer:
     dropped_markers: list[int] = field(default_factory=list)
     raw_text: str = ""  # as the model wrote it (kept in the history for KV reuse)
     session_id: int | None = None
+    sentences: list[SentenceCheck] = field(default_factory=list)  # each with its own mark
+    preset: str = ""  # "quotes" when the answer is made of the sources' own sentences
+
+    @property
+    def summary(self) -> str:
+        """One line under the answer, such as "2 of 3 statements are backed by the sources."."""
+        return summary_line(self.sentences)
 
     def to_json(self) -> dict[str, object]:
         plan = self.plan
@@ -119,6 +113,9 @@ class Answer:
             "answer": self.text,
             "stop": self.stop,
             "notices": self.notices,
+            "preset": self.preset,
+            "summary": self.summary,
+            "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
             "dropped_markers": self.dropped_markers,
             "included": [
@@ -257,7 +254,8 @@ class ChatSession:
         opts = options or AskOptions()
         if not question.strip():
             raise FolioError("Type a question first.")
-        preset = get_preset(self._home, opts.preset)
+        chosen = preset_for(self.generator.parameters(), opts.preset)
+        preset = get_preset(self._home, chosen)
         topic = exhaustive_topic(question)
         if not opts.retrieval or not self.collections:
             answer = self._ask_plain(question, opts, cancel, on_evidence, on_token)
@@ -265,6 +263,10 @@ class ChatSession:
             answer = self._ask_exhaustive(
                 question, topic or question, opts, cancel, on_evidence, on_token
             )
+        elif preset.name == QUOTES:
+            answer = self._ask_quotes(question, opts, cancel, on_evidence, on_token)
+            if opts.preset == AUTO:
+                answer.notices.insert(0, small_model_notice(self.generator.parameters()))
         else:
             answer = self._ask_rag(question, preset, opts, cancel, on_evidence, on_token)
         self._remember(answer)
@@ -331,7 +333,91 @@ class ChatSession:
             plan=plan,
             dropped_markers=cited.dropped_markers,
             raw_text=generation.text,
+            sentences=cited.sentences,
         )
+
+    def _ask_quotes(
+        self,
+        question: str,
+        opts: AskOptions,
+        cancel: CancelToken | None,
+        on_evidence: EvidenceCallback | None,
+        on_token: TokenCallback | None,
+    ) -> Answer:
+        """The exact sentences of the sources that answer the question, each with its source."""
+        gen = self.generator
+        t0 = time.perf_counter()
+        hits = self.retrieve(question, opts.k)
+        retrieval_ms = (time.perf_counter() - t0) * 1000
+        plan = plan_prompt(
+            gen,
+            system=system_message(get_preset(self._home, QUOTES)),
+            question=question,
+            hits=hits,
+            history=[],
+            n_ctx=gen.n_ctx,
+            max_answer_tokens=opts.max_answer_tokens or gen.settings.max_answer_tokens,
+            edge_ordering=False,
+            with_collection=len(self.collections) > 1,
+        )
+        if on_evidence is not None:
+            on_evidence(Evidence(question, "answer", hits, [], plan, retrieval_ms))
+        quotes = pick_quotes(question, plan.included, self._similarity)
+        text = quote_text(quotes)
+        if on_token is not None and text:
+            on_token(text)
+        stats = GenerationStats()
+        stop = "none"
+        if opts.quote_summary and quotes and (cancel is None or not cancel.cancelled):
+            line, stats = self._quote_summary(question, text, cancel)
+            stop = stats.stop
+            if line:
+                summary = f"\n\n{MODEL_SUMMARY_LABEL} {line}"
+                text += summary
+                if on_token is not None:
+                    on_token(summary)
+        cited = cite(text, plan.included, self._similarity)
+        notices: list[str] = []
+        if not quotes:
+            notices.append("No sentence in the documents answers this question.")
+        return Answer(
+            question=question,
+            mode="answer",
+            preset=QUOTES,
+            text=cited.text,
+            citations=cited.citations,
+            included=plan.included,
+            cut=plan.cut,
+            documents=[],
+            stop=stop,
+            notices=notices,
+            retrieval_ms=retrieval_ms,
+            stats=stats,
+            model=gen.name if opts.quote_summary else "",
+            plan=plan,
+            dropped_markers=cited.dropped_markers,
+            raw_text=text,
+            sentences=cited.sentences,
+        )
+
+    def _quote_summary(
+        self, question: str, quotes: str, cancel: CancelToken | None
+    ) -> tuple[str, GenerationStats]:
+        """One line by the model from the quotes alone (it is labelled as the model's)."""
+        gen = self.generator
+        prompt = ChatMessage(
+            "user",
+            (
+                Segment("Quotes from the documents:\n"),
+                Segment(defuse(quotes), False),
+                Segment("\n\nIn one short sentence, using only these quotes, answer: "),
+                Segment(defuse(question), False),
+            ),
+        )
+        generation = gen.generate(gen.prompt_tokens([prompt]), cancel, max_tokens=48)
+        generation.run()
+        line = " ".join(generation.text.split("\n", 1)[0].split())
+        return line, generation.stats
 
     def _ask_plain(
         self,

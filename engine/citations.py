@@ -1,20 +1,50 @@
-"""Citations: map the model's [n] markers to passages and check each cited sentence.
+"""Citations: map the model's [n] markers to passages and check each sentence.
 
-A sentence is *supported* when it agrees with the source it cites (its content words appear in
-the passage, or its meaning is close by embedding similarity), *unsupported* when it does not.
-When the model cites nothing at all, each sentence is attributed to its best-matching source and
-marked *inferred*, so the reader still sees where the answer probably comes from.
+Each sentence of an answer gets its own status from the claim check (``engine.claims``):
+*supported*, *likely* (no figures or names to check, but the words match), *unsupported* (with
+the reason), and for sentences without a marker *inferred* (attributed to the source that backs
+it) or *no source* (a statement no source backs). A source's overall status is the worst of the
+sentences that cite it: one wrong sentence is enough to doubt it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .budget import IncludedSource
+from .claims import (
+    INFERRED,
+    LIKELY,
+    NO_SOURCE,
+    SEVERITY,
+    SUPPORTED,
+    UNSUPPORTED,
+    Passage,
+    Verdict,
+    check,
+    content_words,
+    overlap,
+    quantities,
+)
+
+__all__ = [
+    "INFERRED",
+    "LIKELY",
+    "NO_SOURCE",
+    "SUPPORTED",
+    "UNSUPPORTED",
+    "Citation",
+    "CitedAnswer",
+    "SentenceCheck",
+    "cite",
+    "content_words",
+    "overlap",
+    "worst",
+]
 
 # [1]  [1, 2]  [1-3]  [Source 2]  [source 1; 4]
 _MARKER = re.compile(
@@ -22,22 +52,6 @@ _MARKER = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STOP = frozenset(
-    """a an the and or but if then than of to in on at by for with from as is are was were be
-    been being it its this that these those there their they them he she his her we our you your
-    i me my not no yes do does did done have has had can could will would should may might must
-    so such also into about over under between which who whom whose what when where why how all
-    any each other some more most very only just per via""".split()
-)
-
-SUPPORTED, UNSUPPORTED, INFERRED = "supported", "unsupported", "inferred"
-# A cited sentence is supported when its score (the larger of content-word overlap and
-# embedding similarity with the passage) reaches this.
-SUPPORT_THRESHOLD = 0.5
-# An uncited sentence is attributed to its best source only when they match at least this well.
-INFER_THRESHOLD = 0.35
-
 Similarity = Callable[[Sequence[str], Sequence[str]], np.ndarray]
 
 
@@ -55,8 +69,9 @@ class Citation:
     sentence: str
     sentence_start: int  # character span of the sentence in the answer text
     sentence_end: int
-    status: str  # supported | unsupported | inferred
+    status: str  # the sentence's status: supported | likely | unsupported | inferred
     score: float
+    reason: str = ""  # why it is not supported, for a person to read
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -68,7 +83,29 @@ class Citation:
             "collection": self.collection,
             "sentence": self.sentence,
             "status": self.status,
+            "reason": self.reason,
             "score": round(self.score, 3),
+        }
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One sentence of an answer and its own mark."""
+
+    text: str  # without its markers
+    start: int  # character span in the answer text (markers included)
+    end: int
+    sources: list[int]  # the [n] it cites, or the source it is inferred from
+    status: str  # supported | likely | unsupported | inferred | no source
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "sentence": self.text,
+            "span": [self.start, self.end],
+            "sources": self.sources,
+            "status": self.status,
+            "reason": self.reason,
         }
 
 
@@ -77,28 +114,32 @@ class CitedAnswer:
     text: str  # the answer with invalid markers removed
     citations: list[Citation]
     dropped_markers: list[int]  # numbers that matched no source
+    sentences: list[SentenceCheck] = field(default_factory=list)
 
 
-def content_words(text: str) -> set[str]:
-    words = set()
-    for w in _WORD.findall(text.lower()):
-        if w in _STOP or (len(w) < 2 and not w.isdigit()):
-            continue
-        # A light stemmer: plural and -ing/-ed endings, enough to match "reports" to "report".
-        for suffix in ("ing", "ed", "es", "s"):
-            if len(w) > len(suffix) + 3 and w.endswith(suffix):
-                w = w[: -len(suffix)]
-                break
-        words.add(w)
-    return words
+def worst(statuses: Sequence[str]) -> str:
+    """The status a source chip shows for all the sentences that cite it."""
+    return max(statuses, key=lambda s: SEVERITY.get(s, 0))
 
 
-def overlap(sentence: str, passage: str) -> float:
-    """Share of the sentence's content words found in the passage (0..1)."""
-    words = content_words(sentence)
-    if not words:
-        return 0.0
-    return len(words & content_words(passage)) / len(words)
+def summary_line(sentences: Sequence[SentenceCheck]) -> str:
+    """One line such as "2 of 3 statements are backed by the sources." ("" for none)."""
+    if not sentences:
+        return ""
+    backed = sum(1 for s in sentences if s.status in (SUPPORTED, INFERRED))
+    likely = sum(1 for s in sentences if s.status == LIKELY)
+    n = len(sentences)
+    if n == 1:
+        line = (
+            "The statement is backed by the sources."
+            if backed
+            else "The statement is not backed by the sources."
+        )
+    else:
+        line = f"{backed} of {n} statements are backed by the sources."
+    if likely:
+        line += f" {likely} more match{'es' if likely == 1 else ''} them in wording only."
+    return line
 
 
 def _numbers(group: str) -> list[int]:
@@ -173,29 +214,56 @@ def cite(
         else np.zeros((len(sentences), len(passages)), dtype=np.float32)
     )
 
-    def score(i: int, number: int) -> float:
-        j = next(k for k, s in enumerate(sources) if s.number == number)
-        return max(overlap(sentences[i], sources[j].text), float(sim[i, j]))
+    index = {s.number: k for k, s in enumerate(sources)}
+
+    def passage(n: int) -> Passage:
+        src = by_number[n]
+        return Passage(n, src.text, src.hit.context)
+
+    def verdict(i: int, numbers: Sequence[int]) -> Verdict:
+        return check(
+            sentences[i], [passage(n) for n in numbers], [float(sim[i, index[n]]) for n in numbers]
+        )
 
     citations: list[Citation] = []
-    any_marker = any(nums for _, _, nums in cited)
+    checks: list[SentenceCheck] = []
     for i, (a, b, nums) in enumerate(cited):
-        if any_marker:
-            for n in dict.fromkeys(nums):
-                sc = score(i, n)
-                status = SUPPORTED if sc >= SUPPORT_THRESHOLD else UNSUPPORTED
-                citations.append(_citation(by_number[n], sentences[i], a, b, status, sc))
-        elif sources and content_words(sentences[i]):
-            best = max(by_number, key=lambda n: score(i, n))
-            if score(i, best) >= INFER_THRESHOLD:
-                citations.append(
-                    _citation(by_number[best], sentences[i], a, b, INFERRED, score(i, best))
-                )
-    return CitedAnswer(text=text, citations=citations, dropped_markers=dropped)
+        nums = list(dict.fromkeys(nums))
+        if nums:
+            v = verdict(i, nums)
+            status = v.status
+            for n in nums:
+                citations.append(_citation(by_number[n], sentences[i], a, b, status, v))
+            checks.append(SentenceCheck(sentences[i], a, b, nums, status, v.reason))
+            continue
+        # No marker: attribute the sentence to the source that backs it, if one does.
+        if not _is_statement(sentences[i]):
+            continue
+        verdicts = [(n, verdict(i, [n])) for n in by_number]
+        backing = [(n, v) for n, v in verdicts if v.status in (SUPPORTED, LIKELY)]
+        if backing:
+            n, v = max(backing, key=lambda nv: (nv[1].status == SUPPORTED, nv[1].score))
+            reason = f"It cites no source; source [{n}] backs it."
+            citations.append(_citation(by_number[n], sentences[i], a, b, INFERRED, v))
+            checks.append(SentenceCheck(sentences[i], a, b, [n], INFERRED, reason))
+        else:
+            reason = "It cites no source, and no source backs it."
+            conflicts = [v for _, v in verdicts if v.conflict]
+            if conflicts:
+                reason = "It cites no source. " + max(conflicts, key=lambda v: v.score).reason
+            checks.append(SentenceCheck(sentences[i], a, b, [], NO_SOURCE, reason))
+    return CitedAnswer(text=text, citations=citations, dropped_markers=dropped, sentences=checks)
+
+
+def _is_statement(sentence: str) -> bool:
+    """Worth checking: says something (two content words or a figure), and is not a question."""
+    if sentence.rstrip().endswith("?"):
+        return False
+    return len(content_words(sentence)) >= 2 or bool(quantities(sentence))
 
 
 def _citation(
-    src: IncludedSource, sentence: str, a: int, b: int, status: str, score: float
+    src: IncludedSource, sentence: str, a: int, b: int, status: str, v: Verdict
 ) -> Citation:
     h = src.hit
     return Citation(
@@ -212,5 +280,6 @@ def _citation(
         sentence_start=a,
         sentence_end=b,
         status=status,
-        score=score,
+        score=v.score,
+        reason=v.reason,
     )

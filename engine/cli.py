@@ -548,6 +548,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         edge_ordering=not args.no_edge_order,
         exhaustive=True if args.all else None,
         summarise_each=args.summaries,
+        quote_summary=args.quote_summary,
     )
     stream = not args.json
     if stream:
@@ -575,10 +576,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for note in answer.notices:
         print(f"Note: {note}")
     if answer.mode == "answer":
-        marks = {c.number: c.status for c in answer.citations}
+        from .citations import worst
+
+        if answer.summary:
+            print(answer.summary)
+        for sent in answer.sentences:
+            if sent.reason and sent.status in ("unsupported", "no source"):
+                print(f"  ✗ “{sent.text}” — {sent.reason}")
+        marks: dict[int, list[str]] = {}
+        for cit in answer.citations:
+            marks.setdefault(cit.number, []).append(cit.status)
         print("Sources:")
         for src in sorted(answer.included, key=lambda x: x.number):
-            status = marks.get(src.number, "not cited")
+            status = worst(marks[src.number]) if src.number in marks else "not cited"
             coll = f" [{src.hit.collection}]" if len(collections) > 1 else ""
             away = " (file not reachable now)" if src.hit.unavailable else ""
             print(f"  [{src.number}] {src.hit.path}, {src.hit.location}{coll} — {status}{away}")
@@ -589,6 +599,44 @@ def cmd_ask(args: argparse.Namespace) -> int:
             f"{st.prompt_tokens} prompt tokens ({st.cached_tokens} reused), first token after "
             f"{st.ttft_s:.2f} s, {st.tokens_per_s:.1f} tokens/s"
         )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import summary, verify
+
+    lib = _library(args)
+    if not args.collection:
+        raise FolioError("Name a collection to check the statement against, with --collection.")
+    collections = [lib.open(name) for name in args.collection]
+
+    def search(claim: str, k: int) -> list[Any]:
+        hits = [h for c in collections for h in c.search(claim, k=k)]
+        return sorted(hits, key=lambda h: -h.score)[:k]
+
+    def similarity(a: Any, b: Any) -> Any:
+        vecs = lib.embedder.embed(list(a) + list(b))
+        return vecs[: len(a)] @ vecs[len(a) :].T
+
+    try:
+        results = verify(args.statement, search, similarity, k=args.k)
+    finally:
+        for c in collections:
+            c.close()
+    if args.json:
+        _print_json(
+            {
+                "statement": args.statement,
+                "summary": summary(results),
+                "claims": [r.to_json() for r in results],
+            }
+        )
+        return 0
+    marks = {"supported": "✓", "contradicted": "✗", "likely": "≈", "not found": "?"}
+    for r in results:
+        print(f"{marks.get(r.status, '?')} {r.claim}")
+        print(f"    {r.status}: {r.reason}")
+    print(summary(results))
     return 0
 
 
@@ -701,9 +749,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--adapter", action="append", help="a GGUF LoRA adapter, PATH or PATH@SCALE; repeatable"
     )
     a.add_argument("--model", help="a .gguf model file (default: the bundled SmolLM2-135M)")
-    a.add_argument("--preset", default="answer", help="answer | summarise | extract | yours")
+    a.add_argument(
+        "--preset",
+        default="auto",
+        help="auto (quotes for models under 1B parameters, else answer) | answer | quotes | "
+        "summarise | extract | yours",
+    )
     a.add_argument("--all", action="store_true", help="list every document about the topic")
     a.add_argument("--summaries", action="store_true", help="with --all: one line per document")
+    a.add_argument(
+        "--quote-summary",
+        dest="quote_summary",
+        action="store_true",
+        help="with quotes: add one line by the model, labelled as the model's",
+    )
     a.add_argument("--k", type=int, default=6, help="passages to retrieve")
     a.add_argument("--session", type=int, help="continue this chat (see its session_id)")
     a.add_argument("--n-ctx", dest="n_ctx", type=int, help="context window in tokens")
@@ -715,6 +774,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-edge-order", action="store_true", help="sources in rank order")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_ask)
+
+    v = sub.add_parser(
+        "verify", help="check a statement, claim by claim, against a collection's documents"
+    )
+    v.add_argument("statement")
+    v.add_argument("--collection", "-c", action="append", help="repeat to check against several")
+    v.add_argument("--k", type=int, default=8, help="passages looked at per claim")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_verify)
 
     m = sub.add_parser("models", help="list GGUF models on this computer, or add one")
     m.add_argument("action", nargs="?", choices=["list", "add"], default="list")
@@ -744,7 +812,20 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser(
         "bench", help="measure indexing, PDF reading, query and answer speed and quality"
     )
-    b.add_argument("what", choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune"])
+    b.add_argument(
+        "what",
+        choices=[
+            "index",
+            "pdf",
+            "query",
+            "answer",
+            "retrieval",
+            "gui",
+            "tune",
+            "citations",
+            "quotes",
+        ],
+    )
     b.add_argument("paths", nargs="*")
     b.add_argument(
         "--corpus",
@@ -769,6 +850,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--parts", default="speed,kv,quality", help="answer: which figures")
     b.add_argument("--pairs", type=int, default=50, help="tune: pairs from COVID-QA")
     b.add_argument("--epochs", type=int, default=3, help="tune: epochs")
+    b.add_argument("--seed", type=int, default=15, help="citations: seed of the labelled set")
+    b.add_argument(
+        "--per-source", dest="per_source", type=int, default=120,
+        help="citations: sentences drawn per data set",
+    )  # fmt: skip
     b.set_defaults(func=cmd_bench)
     return p
 

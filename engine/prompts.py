@@ -51,6 +51,13 @@ BUILTIN_PRESETS = (
         True,
     ),
     Preset(
+        "quotes",
+        "Answer with quotes",
+        "The answer is made of the exact sentences of the sources that answer the question, "
+        "each with its source number; the model writes none of it. The default for small models.",
+        True,
+    ),
+    Preset(
         "summarise",
         "Summarise",
         "Summarise what the sources say about the request in 3 to 5 short bullet points. End "

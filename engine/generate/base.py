@@ -182,3 +182,8 @@ class Generator(ABC):
     def prompt_speed(self) -> float:
         """Prompt tokens per second (0 when unknown); used to cap time to first token."""
         return 0.0
+
+    def parameters(self) -> int:
+        """How many parameters the model has (0 when unknown); small models answer with
+        quotes by default."""
+        return 0

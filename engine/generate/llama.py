@@ -260,6 +260,12 @@ class LlamaGenerator(Generator):
         """Forget the cached prompt (the next call evaluates its whole prompt)."""
         self._llm.reset()
 
+    def parameters(self) -> int:
+        try:
+            return int(self._llm._model.n_params())
+        except (AttributeError, ValueError):
+            return 0
+
     def prompt_speed(self) -> float:
         """Prompt tokens per second on this machine, measured once (about a second)."""
         if self._speed is None:

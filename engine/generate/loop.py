@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?!\S*\d)|\n+")
-_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+# What opens a list item: "12.", "3)", "-", "*", "•", "Step 4:" (only the counter may change
+# between two copies of a repeated line; every other digit and word must be the same).
+_ENUMERATOR = re.compile(r"^\s*(?:[-*•]\s*)?(?:(?:step\s+)?\d+\s*[.):]\s+)?", re.IGNORECASE)
 
 
 class LoopDetector:
@@ -15,7 +17,9 @@ class LoopDetector:
     - the last tokens are one block of ``p`` tokens repeated back to back (at least 3 times, and
       at least ``min_span`` tokens in all, so "very very" does not count);
     - one sentence (or line) of at least ``min_sentence`` characters appears a third time
-      anywhere, or a shorter one with at least 10 letters a fourth time; numbers are ignored, so
+      anywhere, or a shorter one with at least 10 letters a fourth time. Lines are compared
+      word for word and digit for digit: "Q1 sales were 10.2 million" and "Q2 sales were 11.3
+      million" are two items of a list, not a loop. Only a list counter is ignored, so
       "12. Same item" and "13. Same item" count as the same line.
     ``loop_start`` is the token index where the repeats begin: everything before it, plus one
     copy of the repeated block, is kept.
@@ -54,7 +58,7 @@ class LoopDetector:
         for piece in _SENTENCE_END.split(text):
             start = text.find(piece, pos)
             pos = start + len(piece)
-            key = " ".join(_DIGITS.sub("#", piece.lower()).split())
+            key = " ".join(_ENUMERATOR.sub("", piece.lower()).split())
             letters = sum(ch.isalpha() for ch in key)
             if letters < 10:
                 continue

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtGui import QTextCursor
+
 from desktop.main_window import MainWindow
 from engine import Answer, Library
+from engine.budget import IncludedSource
+from engine.citations import cite, worst
+from engine.generate.base import GenerationStats
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 
@@ -51,8 +56,12 @@ def test_ask_shows_evidence_then_streams_answer_with_chips(
     assert chat.saw.topLevelItemCount() == len(answer.included) + len(answer.cut)
     chips = chat.chip_buttons()
     assert len(chips) == len({c.number for c in answer.citations})
-    for chip in chips:
-        assert chip.property("status") in ("supported", "unsupported", "inferred")
+    for chip in chips:  # each chip shows the worst status of the sentences citing it
+        n = int(chip.text().split("]")[0].strip("["))
+        assert chip.property("status") == worst(
+            [c.status for c in answer.citations if c.number == n]
+        )
+    assert chat.summary.text() == answer.summary
     SHOTS.mkdir(exist_ok=True)
     window.grab().save(str(SHOTS / "chat.png"))
     window.close()
@@ -72,4 +81,66 @@ def test_stop_ends_a_running_answer(qtbot, library: Library, tmp_path: Path) -> 
     assert blocker.args[0].stop == "cancelled"
     assert "Stopped." in chat.notice.text()
     assert not chat.stop_button.isEnabled()
+    window.close()
+
+
+def marks_in(doc) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Each ✓/✗/?/≈ mark in the answer view with the tooltip it shows on hover."""
+    out = []
+    cursor = QTextCursor(doc)
+    text = doc.toPlainText()
+    for i, ch in enumerate(text):
+        if ch in "✓✗?≈":
+            cursor.setPosition(i + 1)
+            out.append((ch, cursor.charFormat().toolTip()))
+    return out
+
+
+def test_true_and_false_sentence_get_their_own_marks_and_the_chip_the_worst(
+    qtbot, library: Library, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    make_collection(library, tmp_path)
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    coll = library.open("Handbook")
+    hit = next(h for h in coll.search("annual leave days", k=3) if h.name == "leave.md")
+    sources = [IncludedSource(1, 1, hit, hit.text, 20, False)]
+
+    def similarity(sentences, passages):  # type: ignore[no-untyped-def]
+        a, b = library.embedder.embed(list(sentences)), library.embedder.embed(list(passages))
+        return a @ b.T
+
+    text = (
+        "Full-time staff get 25 days of annual leave per year [1]. "
+        "Full-time staff get 30 days of annual leave per year [1]."
+    )
+    cited = cite(text, sources, similarity)
+    answer = Answer(
+        question="How much leave do staff get?", mode="answer", text=cited.text,
+        citations=cited.citations, included=sources, cut=[], documents=[], stop="end",
+        notices=[], retrieval_ms=1.0, stats=GenerationStats(), model="test", plan=None,
+        sentences=cited.sentences,
+    )  # fmt: skip
+    window.chat.show_answer(answer)
+    marks = marks_in(window.chat.answer.document())
+    assert [m for m, _ in marks] == ["✓", "✗"]
+    assert marks[1][1] == (
+        "not backed by the source: 30 days is not in source [1], which says 25 days."
+    )
+    chips = window.chat.chip_buttons()
+    assert [(c.text(), c.property("status")) for c in chips] == [("[1] ✗", "unsupported")]
+    assert "30 days is not in source [1]" in chips[0].toolTip()
+    assert window.chat.summary.text() == "1 of 2 statements are backed by the sources."
+    # The one-click follow-up lists every document about the question (no model call).
+    chat = window.chat
+    assert chat.show_all_button.isVisibleTo(chat)
+    with qtbot.waitSignal(chat.answer_finished, timeout=60_000) as blocker:
+        chat.show_all_button.click()
+    listed: Answer = blocker.args[0]
+    assert listed.mode == "exhaustive" and listed.question == "How much leave do staff get?"
+    assert Path(listed.documents[0].group.path).name == "leave.md"
+    assert not chat.show_all_button.isVisibleTo(chat)
+    coll.close()
     window.close()

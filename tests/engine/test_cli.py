@@ -132,9 +132,21 @@ def test_ask_streams_then_lists_sources_and_json_shape(tmp_path: Path, folder: P
         data["timings"]
     )
     assert any(s["document"].endswith("leave.md") for s in data["included"])
+    # Every sentence carries its own status and reason; each citation repeats the status of
+    # the sentence it belongs to, and only a supported sentence goes without a reason.
+    by_span = {tuple(s["span"]): s for s in data["sentences"]}
+    for s in data["sentences"]:
+        assert set(s) == {"sentence", "span", "sources", "status", "reason"}
+        assert (s["status"] == "supported") == (s["reason"] == "")
     for c in data["citations"]:
-        assert set(c) >= {"document", "page", "span", "status"}
-        assert c["status"] in ("supported", "unsupported", "inferred")
+        assert set(c) >= {"document", "page", "span", "status", "reason"}
+        sentence = next(s for s in data["sentences"] if s["sentence"] == c["sentence"])
+        assert c["status"] == sentence["status"] and c["number"] in sentence["sources"]
+    backed = sum(s["status"] in ("supported", "inferred") for s in by_span.values())
+    if by_span:
+        assert data["summary"].startswith(
+            f"{backed} of {len(by_span)}" if len(by_span) > 1 else "The statement is"
+        )
     # The chat was kept: a follow-up continues it. Without --json the answer streams to the
     # terminal, then the sources are listed.
     follow = folio(home, "ask", "And expenses?", "-c", "HR", "--session", str(data["session_id"]))

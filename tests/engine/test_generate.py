@@ -148,3 +148,18 @@ def test_discovery_finds_app_folders_and_added_files(
     assert any("junk.gguf" in p and "not a GGUF" in p for p in problems)
     with pytest.raises(ModelError):
         add_model(home, hf / "junk.gguf")
+
+
+def test_a_real_list_from_the_default_model_is_not_cut() -> None:
+    # Asked to copy a fee table, the 135M model writes eleven distinct lines, three of them
+    # "Page N: The fee is N euros per visit for adults." with different numbers: a list, not a
+    # loop (a guard that ignored digits cut it after the second).
+    from tests.engine.test_loop import FEES
+
+    g = LlamaGenerator(default_model_path(), GenSettings(temperature=0.0, max_answer_tokens=400))
+    gen = g.generate(chat(g, "Copy this text exactly, line by line:\n\n" + FEES))
+    gen.run()
+    lines = [line for line in gen.text.splitlines() if line.startswith("- Page")]
+    assert gen.stats.stop == "end"
+    assert len(lines) >= 9 and len(set(lines)) == len(lines)
+    assert sum("for adults" in line for line in lines) >= 3

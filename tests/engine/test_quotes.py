@@ -1,0 +1,70 @@
+"""Answers made of quotes: real MiniLM, the real default model's size, a real collection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import Library
+from engine.chat import AskOptions, ChatSession
+from engine.generate import GenSettings, load_generator
+from engine.generate.base import Generator
+from engine.quotes import preset_for
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[Generator]:
+    yield load_generator(settings=GenSettings(temperature=0.0, max_answer_tokens=60))
+
+
+HANDBOOK = (
+    "# Leave\n\nFull-time staff get 25 days of annual leave per year. Part-time staff get leave "
+    "in proportion to their hours. Requests go to the line manager two weeks ahead.\n\n"
+    "# Parking\n\nParking permits are issued by the facilities office on the ground floor. "
+    "A permit costs 40 euros per year."
+)
+
+
+def test_small_model_answers_with_exact_quotes_by_default(
+    library: Library, tmp_path: Path, model: Generator
+) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "handbook.md").write_text(HANDBOOK, "utf-8")
+    coll = library.create("HR")
+    coll.index([tmp_path / "docs"])
+    assert 100e6 < model.parameters() < 200e6  # SmolLM2-135M
+    assert preset_for(model.parameters(), "auto") == "quotes"
+    assert preset_for(7_000_000_000, "auto") == "answer"
+    assert preset_for(model.parameters(), "answer") == "answer"
+
+    answer = ChatSession([coll], model).ask(
+        "How many days of annual leave do full-time staff get?", AskOptions(preset="auto", k=3)
+    )
+    assert answer.preset == "quotes" and answer.stats.answer_tokens == 0
+    lines = answer.text.splitlines()
+    assert lines[0] == "“Full-time staff get 25 days of annual leave per year.” [1]"
+    sources = {s.number: s.text for s in answer.included}
+    for line in lines:  # every line is a sentence of the source it cites, word for word
+        quote, marker = line.rsplit(" ", 1)
+        assert quote.strip("“”") in sources[int(marker.strip("[]"))]
+    assert answer.sentences[0].status == "supported"
+    assert answer.notices[0].startswith("Answered with quotes from your documents: the model")
+    assert answer.to_json()["preset"] == "quotes"
+    # The optional line by the model comes after the quotes, labelled as the model's.
+    summed = ChatSession([coll], model).ask(
+        "How many days of annual leave do full-time staff get?",
+        AskOptions(preset="quotes", k=3, quote_summary=True),
+    )
+    quotes, summary = summed.text.split("\n\n", 1)
+    assert quotes == answer.text
+    assert summary.startswith("In short (written by the model, not a quote): ")
+    assert len(summary) > len("In short (written by the model, not a quote): ")
+    assert summed.stats.answer_tokens > 0 and summed.notices == []  # chosen, not automatic
+    # Chosen explicitly, the written answer is the model's.
+    written = ChatSession([coll], model).ask(
+        "How many days of annual leave do full-time staff get?", AskOptions(preset="answer")
+    )
+    assert written.preset == "" and written.stats.answer_tokens > 0
+    coll.close()
