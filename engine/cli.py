@@ -17,6 +17,7 @@ go_offline()
 
 from .config import EngineConfig  # noqa: E402
 from .errors import FolioError  # noqa: E402
+from .private import make_home_private, private_process  # noqa: E402
 from .progress import CancelToken  # noqa: E402
 from .types import DocumentGroup, Hit, IndexReport, Progress  # noqa: E402
 
@@ -640,6 +641,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     needs_name = args.command == "collections" and args.action in ("create", "delete", "rename")
     if needs_name and (not args.name or (args.action == "rename" and not args.new_name)):
         parser.error(f"'collections {args.action}' needs a name")
+    # Private by default: what Folio writes from here on, and a home left readable by an older
+    # Folio, only the user can read.
+    private_process()
+    make_home_private(Path(args.home).expanduser() if args.home else EngineConfig().home)
     try:
         return int(args.func(args))
     except FolioError as e:
