@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,35 @@ def resolve_gpu_layers(setting: int) -> int:
     return -1 if gpu_offload_available() else 0
 
 
+def repack_enabled() -> bool:
+    """llama.cpp repacks weights for the CPU's wide instructions (AVX-512, AMX) unless
+    ``FOLIO_LLAMA_REPACK=0``: on some virtual machines those kernels crash the process on the
+    first prompt, and switching repacking off (slower prompts, same answers) avoids it."""
+    return os.environ.get("FOLIO_LLAMA_REPACK", "1").strip() != "0"
+
+
+@contextmanager
+def _weight_repacking(enabled: bool) -> Iterator[None]:
+    """llama-cpp-python has no argument for it: set the model parameter while loading."""
+    import llama_cpp.llama as module
+
+    if enabled:
+        yield
+        return
+    original = module.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    module.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        module.llama_cpp.llama_model_default_params = original
+
+
 class LlamaGenerator(Generator):
     def __init__(
         self,
@@ -74,7 +104,7 @@ class LlamaGenerator(Generator):
             "verbose": False,
         }
         try:
-            with _load_lock:
+            with _load_lock, _weight_repacking(repack_enabled()):
                 self._llm = llama_cpp.Llama(str(path), **kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(
