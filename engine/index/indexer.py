@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import reasons
 from ..embed.base import Embedder
 from ..errors import Cancelled, FolioError, StorageError
 from ..ingest.context import embedding_text
@@ -178,11 +179,15 @@ class Indexer:
                 try:
                     sha = sha256_file(entry.path)
                 except FileNotFoundError:
-                    self._fail(report, entry, "", "file vanished while indexing")
+                    self._fail(report, entry, "", reasons.VANISHED)
                     done += 1
                     continue
-                except OSError as e:
-                    self._fail(report, entry, "", f"cannot read: {e.strerror or e}")
+                except PermissionError:
+                    self._fail(report, entry, "", reasons.NO_PERMISSION)
+                    done += 1
+                    continue
+                except OSError:
+                    self._fail(report, entry, "", reasons.DISK_PROBLEM)
                     done += 1
                     continue
                 if not reread and doc is not None and doc.sha256 == sha:
@@ -283,7 +288,8 @@ class Indexer:
                     report.indexed.append(FileOutcome(entry.path, "copied", "", n))
                 else:
                     first = self.store.doc_by_path(first_of_sha[sha])
-                    why = first.reason if first is not None and first.reason else "not indexed"
+                    why = first.reason if first is not None and first.reason else ""
+                    why = why or reasons.TWIN_FAILED
                     self._fail(report, entry, sha, why)
                 done += 1
 
@@ -404,7 +410,7 @@ class Indexer:
         if added_ids:
             self.ann.add(added_ids, np.concatenate(added_vecs))
         for p in pending:
-            reason = "; ".join(p.result.warnings)
+            reason = " ".join(p.result.warnings)
             report.indexed.append(
                 FileOutcome(p.entry.path, "indexed", reason, len(p.result.chunks))
             )

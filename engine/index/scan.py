@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import reasons
+
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".folio"}
 
 
@@ -40,18 +42,18 @@ def walk(roots: list[Path]) -> Iterator[FileEntry | ScanProblem]:
         try:
             st = p.stat()
         except FileNotFoundError:
-            return ScanProblem(key, "file vanished while indexing")
+            return ScanProblem(key, reasons.VANISHED)
         except PermissionError:
-            return ScanProblem(key, "cannot read: permission denied")
-        except OSError as e:
-            return ScanProblem(key, f"cannot read: {e.strerror or e}")
+            return ScanProblem(key, reasons.NO_PERMISSION)
+        except OSError:
+            return ScanProblem(key, reasons.DISK_PROBLEM)
         return FileEntry(key, st.st_size, st.st_mtime_ns)
 
     def walk_dir(d: Path) -> Iterator[FileEntry | ScanProblem]:
         try:
             st = d.stat()
-        except OSError as e:
-            yield ScanProblem(str(d), f"cannot open folder: {e.strerror or e}")
+        except OSError:
+            yield ScanProblem(str(d), reasons.FOLDER_DISK_PROBLEM)
             return
         ident = (st.st_dev, st.st_ino)
         if ident in seen_dirs:
@@ -61,10 +63,10 @@ def walk(roots: list[Path]) -> Iterator[FileEntry | ScanProblem]:
             with os.scandir(d) as it:
                 items = sorted(it, key=lambda e: e.name)
         except PermissionError:
-            yield ScanProblem(str(d), "cannot open folder: permission denied")
+            yield ScanProblem(str(d), reasons.FOLDER_NO_PERMISSION)
             return
-        except OSError as e:
-            yield ScanProblem(str(d), f"cannot open folder: {e.strerror or e}")
+        except OSError:
+            yield ScanProblem(str(d), reasons.FOLDER_DISK_PROBLEM)
             return
         for item in items:
             if item.name.startswith("."):
@@ -84,7 +86,7 @@ def walk(roots: list[Path]) -> Iterator[FileEntry | ScanProblem]:
                 if found is not None:
                     yield found
             elif item.is_symlink():
-                yield ScanProblem(str(p), "broken link")
+                yield ScanProblem(str(p), reasons.BROKEN_LINK)
 
     for root in roots:
         root = Path(os.path.abspath(root))

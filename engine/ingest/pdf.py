@@ -156,10 +156,13 @@ def _read_pdf(data: bytes) -> ParsedDocument:
     if failed:
         warnings.append(
             f"{len(failed)} of {total} pages could not be read and were skipped "
-            f"(pages {_list_pages(failed)})"
+            f"(pages {_list_pages(failed)})."
         )
     if blank:
-        warnings.append(f"{len(blank)} of {total} pages have no text (scanned?)")
+        warnings.append(
+            f"{len(blank)} of {total} pages have no text (perhaps scanned images), so they "
+            "cannot be searched."
+        )
     return ParsedDocument(
         kind="pdf", sections=tuple(sections), title=_title(reader), warnings=tuple(warnings)
     )

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine import reasons
 from engine.errors import ReaderError
 from engine.ingest import SUPPORTED_KINDS
 from engine.ingest.docx import read_docx
@@ -228,9 +229,9 @@ def test_hostile_files_through_the_parse_pool(tmp_path: Path, seeds: dict[str, b
     assert table.tried == len(paths)
     assert not table.crashes and not table.hangs, table.render()
     errors = {Path(o.path).name: o.error for o in table.outcomes}
-    assert errors["fifo.txt"] == "cannot read: not a regular file"
-    assert errors["device.txt"] == "cannot read: not a regular file"
-    assert errors["empty.pdf"] == "empty file"
+    assert errors["fifo.txt"] == reasons.NOT_A_FILE
+    assert errors["device.txt"] == reasons.NOT_A_FILE
+    assert errors["empty.pdf"] == reasons.EMPTY
     assert errors["line.txt"] == "" and errors["many-pages.pdf"] == ""
 
 

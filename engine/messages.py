@@ -1,0 +1,62 @@
+"""The rules every message Folio shows a person is held to.
+
+A message is for someone who knows their documents, not Python: a sentence (capital letter,
+full stop) that says what happened and what to do, without exception class names, a library's
+own wording, error numbers, memory addresses, fingerprints or terminal commands. The tests run
+every per-file reason and every window error they can provoke through ``problems``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+
+# Python's own exception names (KeyError, PdfReadError-style names are caught by the pattern).
+_BUILTIN_ERRORS = frozenset(
+    name
+    for name in dir(builtins)
+    if isinstance(getattr(builtins, name), type)
+    and issubclass(getattr(builtins, name), BaseException)
+)
+_CLASS_NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:Error|Exception|Warning|Exit)\b")
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}\b|\bat 0x|IndirectObject\(")
+_FINGERPRINT = re.compile(r"\b[0-9a-f]{12,}\b")
+_TECHNICAL = re.compile(
+    r"Traceback|\[Errno|\berrno\b|<class |<object |\bb'|\\x[0-9a-f]{2}|"
+    r"\bsqlite3?\.|\bpypdf\b|\blxml\b|\bzipfile\b|\bNone\b|\{|\}",
+)
+_COMMAND = re.compile(r"`|(?:^|\s)--[a-z]|\bfolio [a-z]+ --")
+_END = re.compile(r"[.!?…][)\"'”’]?$")
+MAX_LENGTH = 500
+
+
+def problems(message: str) -> list[str]:
+    """What makes ``message`` unfit to show a person; empty when it is fine."""
+    text = message.strip()
+    found: list[str] = []
+    if not text:
+        return ["empty"]
+    if not (text[0].isupper() or text[0].isdigit() or text[0] in "'\"‘“"):
+        found.append("does not start like a sentence")
+    if not _END.search(text):
+        found.append("does not end with a full stop")
+    if len(text) > MAX_LENGTH:
+        found.append(f"longer than {MAX_LENGTH} characters")
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    names = sorted((words & _BUILTIN_ERRORS) | set(_CLASS_NAME.findall(text)))
+    if names:
+        found.append(f"names an exception: {', '.join(names)}")
+    if _ADDRESS.search(text):
+        found.append("holds a memory address")
+    if _FINGERPRINT.search(text):
+        found.append("holds a fingerprint or hash")
+    tech = _TECHNICAL.search(text)
+    if tech:
+        found.append(f"holds technical text: {tech.group(0)!r}")
+    if _COMMAND.search(text):
+        found.append("asks for a terminal command")
+    return found
+
+
+def is_plain(message: str) -> bool:
+    return not problems(message)
