@@ -39,6 +39,7 @@ from engine.export import answer_markdown, chat_markdown
 from engine.generate import load_generator
 from engine.generate.base import Generator
 from engine.history import SessionInfo
+from engine.messages import storage_cause, what_to_do
 from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 from engine.types import Hit
@@ -256,7 +257,10 @@ class ChatPanel(QWidget):
         try:
             save_settings(self.library.home, self.settings)
         except OSError as exc:
-            self.notice.setText(f"The choice could not be saved: {exc.strerror or exc}")
+            cause = storage_cause(exc)
+            self.notice.setText(
+                f"The choice could not be saved because {cause}; {what_to_do(cause)}."
+            )
         self.refresh_adapters()
         name = Path(path).stem if path else "no adapter"
         self.notice.setText(f"Next answers use {name}.")
@@ -473,7 +477,8 @@ class ChatPanel(QWidget):
         try:
             path.write_text(self.markdown(), encoding="utf-8")
         except OSError as exc:
-            self.notice.setText(f"Could not save {path.name}: {exc.strerror or exc}")
+            cause = storage_cause(exc)
+            self.notice.setText(f"{path.name} could not be saved because {cause}.")
             return False
         self.notice.setText(f"Saved {path.name}.")
         return True

@@ -21,6 +21,12 @@ from engine import CancelToken, FolioError
 log = logging.getLogger("folio.desktop")
 
 
+UNEXPECTED = (
+    "Something went wrong and Folio could not finish this. Nothing saved before was lost; try "
+    "again, and if it keeps happening, send Folio's log (in its logs folder) to your IT team."
+)
+
+
 class Operation(QObject):
     """One piece of background work with progress, success and failure signals."""
 
@@ -38,9 +44,9 @@ class Operation(QObject):
             result = self._fn(self)
         except FolioError as e:
             self.failed.emit(str(e))
-        except Exception as e:  # shown as a sentence; the details go to the log
+        except Exception:  # shown as a sentence; the details go to the log
             log.exception("background operation failed")
-            self.failed.emit(f"Something went wrong: {e}. Details are in Folio's log.")
+            self.failed.emit(UNEXPECTED)
         else:
             self.succeeded.emit(result)
 

@@ -60,3 +60,29 @@ def problems(message: str) -> list[str]:
 
 def is_plain(message: str) -> bool:
     return not problems(message)
+
+
+def storage_cause(exc: BaseException) -> str:
+    """Why a write to Folio's own files failed, as the end of "… because {cause}"."""
+    text = str(exc).lower()
+    errno_ = getattr(exc, "errno", None)
+    if "disk is full" in text or "no space" in text or errno_ == 28:
+        return "the disk is full"
+    if "readonly" in text or "read-only" in text or errno_ in (13, 30) or "permission" in text:
+        return "Folio is not allowed to change the file (it is read-only)"
+    if "locked" in text or "busy" in text:
+        return "another program is using the file"
+    if "unable to open" in text or errno_ == 2:
+        return "the file could not be opened"
+    return "the disk reported a problem"
+
+
+def what_to_do(cause: str) -> str:
+    """The advice that goes with ``storage_cause``."""
+    if cause == "the disk is full":
+        return "free some disk space, then try again"
+    if cause.startswith("Folio is not allowed"):
+        return "check the permissions of Folio's folder, then try again"
+    if cause.startswith("another program"):
+        return "close the other program or wait a moment, then try again"
+    return "check the disk and Folio's folder, then try again"
