@@ -34,12 +34,14 @@ from PySide6.QtWidgets import (
 
 from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation
-from engine.errors import FolioError
+from engine.errors import EmbeddingModelMismatch, FolioError
 from engine.export import answer_markdown, chat_markdown
 from engine.generate import load_generator
 from engine.generate.base import Generator
 from engine.history import SessionInfo
 from engine.messages import storage_cause, what_to_do
+from engine.reembed import ReembedNeeded
+from engine.reembed import explain as explain_mismatch
 from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 from engine.types import Hit
@@ -61,6 +63,7 @@ class ChatPanel(QWidget):
     # (collection, path, page, start, end, passage text): a citation or evidence item was clicked
     open_source = Signal(object)
     chat_opened = Signal(int)
+    reembed_needed = Signal(object)  # ReembedNeeded: the collection must be re-embedded first
 
     def __init__(
         self,
@@ -200,15 +203,19 @@ class ChatPanel(QWidget):
                 session = self._sessions[name] = ChatSession(
                     [coll], self._generator, self._store, self._resume.get(name)
                 )
-            return session.ask(
-                question,
-                AskOptions(
-                    k=settings.k, preset=settings.preset, edge_ordering=settings.edge_ordering
-                ),
-                cancel=op.cancel,
-                on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
-                on_token=self._push,
-            )
+            try:
+                return session.ask(
+                    question,
+                    AskOptions(
+                        k=settings.k, preset=settings.preset, edge_ordering=settings.edge_ordering
+                    ),
+                    cancel=op.cancel,
+                    on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
+                    on_token=self._push,
+                )
+            except EmbeddingModelMismatch:
+                with self.library.open(name) as coll:
+                    raise explain_mismatch(coll) from None
 
         op = Operation(work)
         op.progress.connect(self._on_event)
@@ -330,6 +337,16 @@ class ChatPanel(QWidget):
         self._op = None
         self.stop_button.setEnabled(False)
         self.notice.setText(message)
+        if isinstance(op.error, ReembedNeeded):
+            self.reembed_needed.emit(op.error)
+
+    def forget(self, name: str) -> None:
+        """Open collection ``name`` afresh at the next question (it was re-embedded)."""
+
+        def drop(_op: Operation) -> None:
+            self._sessions.pop(name, None)
+
+        self._executor.submit(Operation(drop))
 
     # -- the finished answer ---------------------------------------------------------------
 

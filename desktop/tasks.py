@@ -38,11 +38,15 @@ class Operation(QObject):
         super().__init__()
         self._fn = fn
         self.cancel = CancelToken()
+        # The error behind ``failed`` (set on the worker before the signal is sent), for
+        # handlers that offer a way out, such as re-embedding a collection.
+        self.error: FolioError | None = None
 
     def run(self) -> None:
         try:
             result = self._fn(self)
         except FolioError as e:
+            self.error = e
             self.failed.emit(str(e))
         except Exception:  # shown as a sentence; the details go to the log
             log.exception("background operation failed")

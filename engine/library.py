@@ -34,7 +34,7 @@ from .paths import collections_dir
 from .progress import CancelToken, ProgressCallback
 from .retrieve import EXHAUSTIVE_THRESHOLD, Retriever, SearchOptions
 from .route import DocumentIndex
-from .types import DocumentGroup, Hit, IndexReport
+from .types import DocumentGroup, Hit, IndexReport, Progress
 
 _STORE = "store.sqlite3"
 _VECTORS = "vectors.hnsw"
@@ -473,10 +473,19 @@ class Collection:
         with self._writer_lock(), storage_errors():
             rows = self.store.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
             ids = [r[0] for r in rows]
+            done = 0
+
+            def step(n: int) -> None:  # between batches: stop when asked, report progress
+                nonlocal done
+                cancel.raise_if_cancelled()
+                done += n
+                if progress is not None:
+                    progress(Progress("re-embedding", done, len(rows), chunks_embedded=done))
+
             vecs = emb.embed(
                 [r[1] for r in rows],
                 self.library.config.embed_batch,
-                lambda _n: cancel.raise_if_cancelled(),
+                step,
                 streams=self.library.config.embed_streams,
             )
             self.store.begin()
