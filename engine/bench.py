@@ -442,6 +442,11 @@ def run_bench(args: argparse.Namespace) -> int:
         result = bench_tune(
             Path(args.paths[0]) if args.paths else None, args.pairs, args.epochs, args.model
         )
+    elif args.what == "stop":
+        from .bench_stop import bench_stop
+
+        lengths = [int(s) for s in (args.lengths or "3000,8000").split(",") if s]
+        result = bench_stop(lengths, args.trials, Path(args.model) if args.model else None)
     elif args.what == "answer":
         from .bench_answer import bench_answer
 

@@ -606,7 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser(
         "bench", help="measure indexing, PDF reading, query and answer speed and quality"
     )
-    b.add_argument("what", choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune"])
+    b.add_argument(
+        "what", choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune", "stop"]
+    )
     b.add_argument("paths", nargs="*")
     b.add_argument(
         "--corpus",
@@ -631,6 +633,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--parts", default="speed,kv,quality", help="answer: which figures")
     b.add_argument("--pairs", type=int, default=50, help="tune: pairs from COVID-QA")
     b.add_argument("--epochs", type=int, default=3, help="tune: epochs")
+    b.add_argument("--lengths", help="stop: prompt lengths in tokens (default 3000,8000)")
+    b.add_argument("--trials", type=int, default=5, help="stop: Stop presses per length")
     b.set_defaults(func=cmd_bench)
     return p
 

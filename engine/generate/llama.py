@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..progress import CancelToken
 from ..prompts import ChatMessage
 from .base import GenerationStats, Generator, GenSettings
 from .gguf import model_info
@@ -27,6 +28,11 @@ CHATML = (
 )
 
 _load_lock = threading.Lock()
+
+# Prompt reading in slices, so that Stop is heard while a long prompt is read (see _read_prompt).
+SLICE_FIRST = 64
+SLICE_MIN = 16
+SLICE_SECONDS = 0.15
 
 
 def gpu_offload_available() -> bool:
@@ -244,7 +250,7 @@ class LlamaGenerator(Generator):
     # -- generation ------------------------------------------------------------------------
 
     def _token_stream(
-        self, tokens: list[int], stats: GenerationStats
+        self, tokens: list[int], stats: GenerationStats, cancel: CancelToken | None = None
     ) -> Iterator[tuple[int | None, bytes]]:
         import llama_cpp
 
@@ -257,6 +263,8 @@ class LlamaGenerator(Generator):
                 break
             shared += 1
         stats.cached_tokens = min(shared, max(0, len(tokens) - 1))
+        if not self._read_prompt(tokens, stats.cached_tokens, cancel):
+            return  # stopped while reading the prompt
         s = self.settings
         for token in llm.generate(
             tokens,
@@ -271,6 +279,41 @@ class LlamaGenerator(Generator):
                 yield None, b""
                 return
             yield token, self._piece(token)
+
+    def _read_prompt(self, tokens: list[int], shared: int, cancel: CancelToken | None) -> bool:
+        """Evaluate the prompt (all but its last token) in slices, checking ``cancel`` between
+        them; False when stopped. generate() then finds the prompt cached and reads only the
+        last token, so the answer is the same as without slicing.
+
+        Slices start at ``SLICE_FIRST`` tokens and are sized to take about
+        ``SLICE_SECONDS`` each on this machine: Stop waits for at most one slice, while the
+        batches stay large enough for the matrix kernels to run at full speed.
+        """
+        llm = self._llm
+        end = len(tokens) - 1
+        if cancel is None or end - shared < SLICE_FIRST or self._recurrent():
+            return True  # nothing worth slicing (or a model whose memory cannot be cut back)
+        if shared == 0:
+            llm.reset()
+        else:
+            llm.n_tokens = shared  # eval() drops the cached tokens after the shared prefix
+        pos, size = shared, SLICE_FIRST
+        while pos < end:
+            if cancel.cancelled:
+                return False
+            piece = tokens[pos : min(end, pos + size)]
+            started = time.perf_counter()
+            llm.eval(piece)
+            took = time.perf_counter() - started
+            pos += len(piece)
+            if took > 0:  # aim the next slice at SLICE_SECONDS
+                size = int(len(piece) * SLICE_SECONDS / took)
+                size = max(SLICE_MIN, min(llm.n_batch, size))
+        return not cancel.cancelled
+
+    def _recurrent(self) -> bool:
+        llm = self._llm
+        return bool(getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False))
 
     def _piece(self, token: int) -> bytes:
         """The bytes of one token's text (may be part of a UTF-8 character)."""
