@@ -446,7 +446,8 @@ def run_bench(args: argparse.Namespace) -> int:
         from .bench_stop import bench_stop
 
         lengths = [int(s) for s in (args.lengths or "3000,8000").split(",") if s]
-        result = bench_stop(lengths, args.trials, Path(args.model) if args.model else None)
+        model = Path(args.model) if args.model else None
+        result = bench_stop(lengths, args.trials, model, threads=args.threads or None)
     elif args.what == "answer":
         from .bench_answer import bench_answer
 

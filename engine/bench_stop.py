@@ -69,12 +69,16 @@ def full_read_seconds(gen: LlamaGenerator, tokens: list[int]) -> float:
 
 
 def bench_stop(
-    lengths: list[int], trials: int = 5, model: Path | None = None, n_ctx: int = 8192
+    lengths: list[int],
+    trials: int = 5,
+    model: Path | None = None,
+    n_ctx: int = 8192,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     from .generate import default_model_path
 
     path = model or default_model_path()
-    gen = LlamaGenerator(path, GenSettings(n_ctx=n_ctx, temperature=0.0))
+    gen = LlamaGenerator(path, GenSettings(n_ctx=n_ctx, temperature=0.0, threads=threads))
     rng = random.Random(0)
     rows = []
     for length in lengths:

@@ -635,6 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--epochs", type=int, default=3, help="tune: epochs")
     b.add_argument("--lengths", help="stop: prompt lengths in tokens (default 3000,8000)")
     b.add_argument("--trials", type=int, default=5, help="stop: Stop presses per length")
+    b.add_argument("--threads", type=int, default=0, help="stop: CPU threads (0: all cores)")
     b.set_defaults(func=cmd_bench)
     return p
 
