@@ -63,6 +63,7 @@ class ChatPanel(QWidget):
     # (collection, path, page, start, end, passage text): a citation or evidence item was clicked
     open_source = Signal(object)
     chat_opened = Signal(int)
+    question_withdrawn = Signal()  # Stop on a question that was still waiting
     reembed_needed = Signal(object)  # ReembedNeeded: the collection must be re-embedded first
 
     def __init__(
@@ -177,14 +178,20 @@ class ChatPanel(QWidget):
         if not name:
             self.notice.setText("Add documents to a collection first: drop a folder here.")
             return None
-        self.stop()  # a new question cancels the one in flight
+        self.stop()  # a new question cancels the one in flight (or withdraws a waiting one)
         self._reset_view()
-        self.notice.setText("Looking for passages…")
+        if self._executor.busy():
+            self.notice.setText(
+                "Waiting for the model to finish what it is doing; Stop withdraws the question."
+            )
+        else:
+            self.notice.setText("Looking for passages…")
         self.evidence_at = self.first_token_at = None
 
         settings = self.settings
 
         def work(op: Operation) -> Answer:
+            op.progress.emit(("status", "Looking for passages…"))
             if self._generator is None:
                 op.progress.emit(("status", "Loading the model…"))
                 self._sessions.clear()  # sessions hold the previous model
@@ -273,8 +280,18 @@ class ChatPanel(QWidget):
         self.notice.setText(f"Next answers use {name}.")
 
     def stop(self) -> None:
-        if self._op is not None:
-            self._op.cancel.cancel()
+        """Stop the answer in progress; a question still waiting for the model is withdrawn
+        at once and never runs."""
+        op = self._op
+        if op is None:
+            return
+        op.cancel.cancel()
+        if self._executor.withdraw(op):
+            self._op = None
+            self._flush_timer.stop()
+            self.stop_button.setEnabled(False)
+            self.notice.setText("The question was withdrawn before Folio started on it.")
+            self.question_withdrawn.emit()
 
     def _push(self, piece: str) -> None:  # model worker thread
         with self._buffer_lock:
