@@ -36,7 +36,6 @@ from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation
 from engine.errors import EmbeddingModelMismatch, FolioError
 from engine.export import answer_markdown, chat_markdown
-from engine.generate import load_generator
 from engine.generate.base import Generator
 from engine.history import SessionInfo
 from engine.messages import storage_cause, what_to_do
@@ -46,6 +45,7 @@ from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 from engine.types import Hit
 
+from .models import LoadedModel
 from .settings import Settings, save_settings
 from .tasks import Executor, Operation
 
@@ -73,8 +73,11 @@ class ChatPanel(QWidget):
         model_executor: Executor,
         settings: Settings | None = None,
         read_executor: Executor | None = None,
+        models: LoadedModel | None = None,
     ) -> None:
         super().__init__()
+        self.loaded = models or LoadedModel()
+        self.loaded.on_unload(self._let_go_of_the_model)
         self._reader = read_executor or model_executor
         self.library = library
         self._collection = collection
@@ -192,12 +195,15 @@ class ChatPanel(QWidget):
 
         def work(op: Operation) -> Answer:
             op.progress.emit(("status", "Looking for passages…"))
-            if self._generator is None:
-                op.progress.emit(("status", "Loading the model…"))
+            # The window's one loaded model, shared with Compare when it is the same file.
+            generator = self.loaded.get(
+                settings.model_path or None,
+                settings.gen_settings(),
+                tell=lambda message: op.progress.emit(("status", message)),
+            )
+            if generator is not self._generator:
                 self._sessions.clear()  # sessions hold the previous model
-                self._generator = load_generator(
-                    settings.model_path or None, settings.gen_settings()
-                )
+                self._generator = generator
             wanted = adapter_stack(settings)
             if self._generator.adapters != wanted:
                 op.progress.emit(("status", "Switching the adapter…"))
@@ -356,6 +362,10 @@ class ChatPanel(QWidget):
         self.notice.setText(message)
         if isinstance(op.error, ReembedNeeded):
             self.reembed_needed.emit(op.error)
+
+    def _let_go_of_the_model(self) -> None:  # model worker: another model is about to load
+        self._generator = None
+        self._sessions.clear()
 
     def forget(self, name: str) -> None:
         """Open collection ``name`` afresh at the next question (it was re-embedded)."""

@@ -44,6 +44,7 @@ from engine.watch import FolderWatcher
 
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
+from .models import LoadedModel
 from .settings import Settings, load_settings, load_window_state, save_window_state
 from .settings_dialog import SettingsDialog
 from .tasks import Executor, Operation
@@ -137,8 +138,14 @@ class MainWindow(QMainWindow):
         self._reembed_name = ""
 
         self.settings = load_settings(library.home)
+        self.loaded_model = LoadedModel()  # one loaded model, shared by chat and Compare
         self.chat = ChatPanel(
-            library, self.current_collection, self.model_executor, self.settings, self.read_executor
+            library,
+            self.current_collection,
+            self.model_executor,
+            self.settings,
+            self.read_executor,
+            self.loaded_model,
         )
         self.viewer = SourceViewer(library, self.read_executor, parent=self)
         self.chat.open_source.connect(lambda args: self.viewer.show_passage(*args))
@@ -157,6 +164,7 @@ class MainWindow(QMainWindow):
             self.model_executor,
             self.read_executor,
             lambda: self.settings,
+            self.loaded_model,
         )
         self.tabs.addTab(self.compare, "Compare")
         self.tune_executor = Executor("folio-tune")

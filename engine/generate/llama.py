@@ -329,6 +329,12 @@ class LlamaGenerator(Generator):
                 return buf.raw[:n]
             size = -n
 
+    def close(self) -> None:
+        """Free the model's memory now (the generator must not be used afterwards)."""
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+
     def reset_cache(self) -> None:
         """Forget the cached prompt (the next call evaluates its whole prompt)."""
         self._llm.reset()
