@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -113,9 +114,10 @@ class LlamaGenerator(Generator):
             with _load_lock, _weight_repacking(repack_enabled()):
                 self._llm = llama_cpp.Llama(str(path), **kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
+            logging.getLogger("folio.generate").warning("model %s not loaded: %s", path, exc)
             raise ModelError(
-                f"llama.cpp could not load {path.name}: {exc}. The file may be damaged, or "
-                "made for a newer llama.cpp than the one in this Folio."
+                f"Folio could not load the model {path.name}. The file may be damaged, or made "
+                "for a newer version of Folio; try another model file."
             ) from exc
         self._vocab = self._llm._model.vocab
         meta = self._llm.metadata
@@ -154,7 +156,9 @@ class LlamaGenerator(Generator):
                         self._llm._model.model, str(path).encode("utf-8")
                     )
                 if not handle:
-                    raise ModelError(f"llama.cpp could not load the adapter {path.name}.")
+                    raise ModelError(
+                        f"Folio could not load the adapter {path.name}; it may be damaged."
+                    )
                 self._adapter_handles[key] = handle
             handles.append(handle)
         n = len(handles)
