@@ -442,6 +442,17 @@ def run_bench(args: argparse.Namespace) -> int:
         result = bench_tune(
             Path(args.paths[0]) if args.paths else None, args.pairs, args.epochs, args.model
         )
+    elif args.what == "soak":
+        import subprocess
+        import sys
+
+        # The window in its own process (the engine never imports Qt).
+        cmd = [sys.executable, "-m", "desktop.soak", "--minutes", str(args.minutes)]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        if args.out:
+            cmd += ["--out", args.out]
+        return subprocess.call(cmd, cwd=REPO)
     elif args.what == "stop":
         from .bench_stop import bench_stop
 

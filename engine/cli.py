@@ -607,7 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="measure indexing, PDF reading, query and answer speed and quality"
     )
     b.add_argument(
-        "what", choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune", "stop"]
+        "what",
+        choices=["index", "pdf", "query", "answer", "retrieval", "gui", "tune", "stop", "soak"],
     )
     b.add_argument("paths", nargs="*")
     b.add_argument(
@@ -635,7 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--epochs", type=int, default=3, help="tune: epochs")
     b.add_argument("--lengths", help="stop: prompt lengths in tokens (default 3000,8000)")
     b.add_argument("--trials", type=int, default=5, help="stop: Stop presses per length")
-    b.add_argument("--threads", type=int, default=0, help="stop: CPU threads (0: all cores)")
+    b.add_argument("--threads", type=int, default=0, help="stop, soak: CPU threads (0: all)")
+    b.add_argument("--minutes", type=float, default=60.0, help="soak: how long to run")
     b.set_defaults(func=cmd_bench)
     return p
 
