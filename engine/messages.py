@@ -23,7 +23,7 @@ _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}\b|\bat 0x|IndirectObject\(")
 _FINGERPRINT = re.compile(r"\b[0-9a-f]{12,}\b")
 _TECHNICAL = re.compile(
     r"Traceback|\[Errno|\berrno\b|<class |<object |\bb'|\\x[0-9a-f]{2}|"
-    r"\bsqlite3?\.|\bpypdf\b|\blxml\b|\bzipfile\b|\bNone\b|\{|\}|"
+    r"\bsqlite3?\.|\bpypdf\b|\blxml\b|\bzipfile\b|\{|\}|"
     # Python's own wording for programming errors
     r"NoneType|has no attribute|not subscriptable|object is not|positional argument|"
     r"invalid literal|unexpected keyword",
