@@ -65,10 +65,12 @@ def is_plain(message: str) -> bool:
     return not problems(message)
 
 
-def storage_cause(exc: BaseException) -> str:
-    """Why a write to Folio's own files failed, as the end of "… because {cause}"."""
+def storage_cause(exc: BaseException, reading: bool = False) -> str:
+    """Why reading or writing one of Folio's files failed, as the end of "… because {cause}"."""
     text = str(exc).lower()
     errno_ = getattr(exc, "errno", None)
+    if reading and (errno_ == 13 or "permission" in text):
+        return "Folio is not allowed to open it"
     if "disk is full" in text or "no space" in text or errno_ == 28:
         return "the disk is full"
     if "readonly" in text or "read-only" in text or errno_ in (13, 30) or "permission" in text:
