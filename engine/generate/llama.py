@@ -53,7 +53,7 @@ def resolve_gpu_layers(setting: int) -> int:
 def repack_enabled() -> bool:
     """llama.cpp repacks weights for the CPU's wide instructions (AVX-512, AMX) unless
     ``FOLIO_LLAMA_REPACK=0``: on some virtual machines those kernels crash the process on the
-    first prompt, and switching repacking off (slower prompts, same answers) avoids it."""
+    first prompt, and switching repacking off (slower prompts) avoids it."""
     return os.environ.get("FOLIO_LLAMA_REPACK", "1").strip() != "0"
 
 
