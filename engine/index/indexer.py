@@ -27,6 +27,7 @@ from ..errors import Cancelled, FolioError, StorageError
 from ..ingest.context import embedding_text
 from ..ingest.pool import ParsePool, ParseResult, ParseTask
 from ..ingest.profile import DocumentProfile, readable_file_name
+from ..messages import problems
 from ..progress import CancelToken, ProgressCallback, Throttle, eta
 from ..types import FileOutcome, IndexReport, Progress
 from .ann import VectorIndex
@@ -83,6 +84,13 @@ def _label(p: _Pending) -> str:
     """The text that stands for a whole document in the document index."""
     profile = DocumentProfile.from_json(p.result.profile)
     return profile.label() or readable_file_name(p.entry.path)
+
+
+def _failed_in_older_words(doc: DocRow) -> bool:
+    """A failure recorded by an older Folio (its reason is not a sentence by today's rules):
+    read the file again once. Readers have improved since (AES-encrypted PDFs need no extra
+    package any more), and the reason shown becomes today's."""
+    return doc.status == "failed" and bool(doc.reason) and bool(problems(doc.reason))
 
 
 class Indexer:
@@ -167,8 +175,10 @@ class Indexer:
                 if cancel.cancelled:
                     raise Cancelled()
                 doc = by_path.get(entry.path)
+                again = doc is not None and _failed_in_older_words(doc)
                 if (
                     not reread
+                    and not again
                     and doc is not None
                     and doc.size == entry.size
                     and doc.mtime_ns == entry.mtime_ns
@@ -190,7 +200,7 @@ class Indexer:
                     self._fail(report, entry, "", reasons.DISK_PROBLEM)
                     done += 1
                     continue
-                if not reread and doc is not None and doc.sha256 == sha:
+                if not reread and not again and doc is not None and doc.sha256 == sha:
                     self.store.touch_doc(doc.id, entry.size, entry.mtime_ns)
                     report.unchanged.append(FileOutcome(entry.path, "unchanged"))
                     done += 1

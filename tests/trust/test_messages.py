@@ -120,3 +120,30 @@ def test_an_unexpected_failure_in_the_window_is_a_sentence(qtbot) -> None:  # ty
     assert message == UNEXPECTED and problems(message) == []
     assert "KeyError" not in message and "internal-detail" not in message
     executor.shutdown()
+
+
+def test_failures_recorded_by_an_older_folio_are_read_again(
+    library: Library, tmp_path: Path
+) -> None:
+    """A secured PDF that an older Folio could not read ("needs the 'cryptography' package")
+    and an empty file with its old reason: the next run reads both again (they are unchanged on
+    disk), the PDF is indexed and the empty file gets today's reason. Today's failures are not
+    read again."""
+    folder = tmp_path / "older"
+    folder.mkdir()
+    secured = folder / "secured.pdf"
+    secured.write_bytes(encrypt_pdf(make_pdf(["Secured text"]), "", "o", "AES-128"))
+    empty = folder / "empty.txt"
+    empty.write_bytes(b"")
+    with library.create("Older") as coll:
+        for path, old in [
+            (secured, "encrypted PDF: decrypting it needs the 'cryptography' package"),
+            (empty, "empty file"),
+        ]:
+            st = path.stat()
+            coll.store.put_failed(str(path), st.st_size, st.st_mtime_ns, "", "", old)
+        report = coll.index([folder])
+        assert [Path(o.path).name for o in report.indexed] == ["secured.pdf"]
+        assert {Path(o.path).name: o.reason for o in report.failed} == {"empty.txt": reasons.EMPTY}
+        again = coll.index([folder])
+        assert len(again.unchanged) == 2 and not again.failed and not again.indexed
