@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -326,6 +327,7 @@ def soak(
     window.close()
     app.processEvents()
     logging.getLogger().removeHandler(errors)
+    shutil.rmtree(base, ignore_errors=True)  # the notes, the home folder, the change log
 
     if not samples:
         raise ValueError("a soak run needs at least one sample: run it for longer")
