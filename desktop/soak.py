@@ -216,7 +216,7 @@ def soak(
     home: Path | None = None,
 ) -> dict[str, Any]:
     import psutil
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from engine import EngineConfig, Library
@@ -224,7 +224,7 @@ def soak(
     from .main_window import MainWindow
     from .settings import Settings
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    _app = QApplication.instance() or QApplication([sys.argv[0]])  # kept alive for the run
     base = Path(tempfile.mkdtemp(prefix="folio-soak-"))
     home = home or base / "home"
     folder = base / "watched"
@@ -276,13 +276,31 @@ def soak(
     ask_timer.start()
 
     def wait_until(condition: Any, seconds: float) -> bool:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            app.processEvents()
+        """Run the event loop until ``condition()`` or ``seconds`` pass. A nested QEventLoop,
+        not a loop over processEvents(): PySide6 6.12's processEvents() drops one reference to
+        None at every call, and a long run of them ends in a crash."""
+        if condition():
+            return True
+        loop = QEventLoop()
+        met = [False]
+
+        def check() -> None:
             if condition():
-                return True
-            time.sleep(0.005)
-        return False
+                met[0] = True
+                loop.quit()
+
+        poll, deadline = QTimer(), QTimer()
+        poll.setInterval(20)
+        poll.timeout.connect(check)
+        deadline.setSingleShot(True)
+        deadline.setInterval(int(seconds * 1000))
+        deadline.timeout.connect(loop.quit)
+        poll.start()
+        deadline.start()
+        loop.exec()
+        poll.stop()
+        deadline.stop()
+        return met[0]
 
     indexed = wait_until(
         lambda: window.current_collection() == COLLECTION and window._current_op is None, 300
@@ -325,7 +343,7 @@ def soak(
     ask_timer.stop()
     timer.stop()
     window.close()
-    app.processEvents()
+    wait_until(lambda: False, 0.2)
     logging.getLogger().removeHandler(errors)
     shutil.rmtree(base, ignore_errors=True)  # the notes, the home folder, the change log
 
