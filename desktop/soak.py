@@ -367,6 +367,9 @@ def soak(
             "rss_growth_after_warmup_mb": round(final["rss_mb"] - warm["rss_mb"], 1),
             "threads_start_end": [first["threads"], final["threads"]],
             "open_files_start_end": [first["open_files"], final["open_files"]],
+            # Flat means flat once warmed up (model loaded, collection open).
+            "threads_after_warmup_end": [warm["threads"], final["threads"]],
+            "open_files_after_warmup_end": [warm["open_files"], final["open_files"]],
             "loop_p99_ms_worst_sample": max(lat_all) if lat_all else None,
             "loop_p99_ms_median_sample": statistics.median(lat_all) if lat_all else None,
             "questions_asked": asked[0],

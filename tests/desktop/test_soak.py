@@ -23,7 +23,8 @@ def test_short_soak(qapp) -> None:  # type: ignore[no-untyped-def]
     # 10 s is the target on an idle machine; shared CI cores get some slack here.
     assert s["change_to_searchable_s_max"] <= 30, s
     assert s["questions_answered"] >= 1
-    start, end = s["threads_start_end"]
-    assert end <= start + 4, result["samples"]
-    f_start, f_end = s["open_files_start_end"]
-    assert f_end <= f_start + 10, result["samples"]
+    # After warm-up (model loaded, collection open) the counts stay where they are.
+    warm, end = s["threads_after_warmup_end"]
+    assert end <= warm + 2, result["samples"]
+    f_warm, f_end = s["open_files_after_warmup_end"]
+    assert f_end <= f_warm + 4, result["samples"]
