@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from engine import EngineConfig, Library
 from engine.paths import assets_dir, logs_dir
+from engine.private import make_home_private, private_process
 
 log = logging.getLogger("folio.desktop")
 
@@ -33,7 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .main_window import MainWindow
 
     cfg = EngineConfig(program="a Folio window")
+    # Private by default: new files only the user can read, logging first so that tightening
+    # an older, readable home folder leaves its one line in the log.
+    private_process()
     _setup_logging(cfg)
+    make_home_private(cfg.home)
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     assert isinstance(app, QApplication)
     app.setApplicationName("Folio")

@@ -35,15 +35,18 @@ from PySide6.QtWidgets import (
 
 from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation, worst
-from engine.errors import FolioError
+from engine.errors import EmbeddingModelMismatch, FolioError
 from engine.export import answer_markdown, chat_markdown
-from engine.generate import load_generator
 from engine.generate.base import Generator
 from engine.history import SessionInfo
+from engine.messages import storage_cause, what_to_do
+from engine.reembed import ReembedNeeded
+from engine.reembed import explain as explain_mismatch
 from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 from engine.types import Hit
 
+from .models import LoadedModel
 from .settings import Settings, save_settings
 from .tasks import Executor, Operation
 
@@ -80,6 +83,8 @@ class ChatPanel(QWidget):
     # (collection, path, page, start, end, passage text): a citation or evidence item was clicked
     open_source = Signal(object)
     chat_opened = Signal(int)
+    question_withdrawn = Signal()  # Stop on a question that was still waiting
+    reembed_needed = Signal(object)  # ReembedNeeded: the collection must be re-embedded first
 
     def __init__(
         self,
@@ -88,8 +93,11 @@ class ChatPanel(QWidget):
         model_executor: Executor,
         settings: Settings | None = None,
         read_executor: Executor | None = None,
+        models: LoadedModel | None = None,
     ) -> None:
         super().__init__()
+        self.loaded = models or LoadedModel()
+        self.loaded.on_unload(self._let_go_of_the_model)
         self._reader = read_executor or model_executor
         self.library = library
         self._collection = collection
@@ -217,20 +225,29 @@ class ChatPanel(QWidget):
         if not name:
             self.notice.setText("Add documents to a collection first: drop a folder here.")
             return None
-        self.stop()  # a new question cancels the one in flight
+        self.stop()  # a new question cancels the one in flight (or withdraws a waiting one)
         self._reset_view()
-        self.notice.setText("Looking for passages…")
+        if self._executor.busy():
+            self.notice.setText(
+                "Waiting for the model to finish what it is doing; Stop withdraws the question."
+            )
+        else:
+            self.notice.setText("Looking for passages…")
         self.evidence_at = self.first_token_at = None
 
         settings = self.settings
 
         def work(op: Operation) -> Answer:
-            if self._generator is None:
-                op.progress.emit(("status", "Loading the model…"))
+            op.progress.emit(("status", "Looking for passages…"))
+            # The window's one loaded model, shared with Compare when it is the same file.
+            generator = self.loaded.get(
+                settings.model_path or None,
+                settings.gen_settings(),
+                tell=lambda message: op.progress.emit(("status", message)),
+            )
+            if generator is not self._generator:
                 self._sessions.clear()  # sessions hold the previous model
-                self._generator = load_generator(
-                    settings.model_path or None, settings.gen_settings()
-                )
+                self._generator = generator
             wanted = adapter_stack(settings)
             if self._generator.adapters != wanted:
                 op.progress.emit(("status", "Switching the adapter…"))
@@ -243,18 +260,22 @@ class ChatPanel(QWidget):
                 session = self._sessions[name] = ChatSession(
                     [coll], self._generator, self._store, self._resume.get(name)
                 )
-            return session.ask(
-                question,
-                AskOptions(
-                    k=settings.k,
-                    preset=settings.preset,
-                    edge_ordering=settings.edge_ordering,
-                    exhaustive=exhaustive,
-                ),
-                cancel=op.cancel,
-                on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
-                on_token=self._push,
-            )
+            try:
+                return session.ask(
+                    question,
+                    AskOptions(
+                        k=settings.k,
+                        preset=settings.preset,
+                        edge_ordering=settings.edge_ordering,
+                        exhaustive=exhaustive,
+                    ),
+                    cancel=op.cancel,
+                    on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
+                    on_token=self._push,
+                )
+            except EmbeddingModelMismatch:
+                with self.library.open(name) as coll:
+                    raise explain_mismatch(coll) from None
 
         op = Operation(work)
         op.progress.connect(self._on_event)
@@ -303,14 +324,27 @@ class ChatPanel(QWidget):
         try:
             save_settings(self.library.home, self.settings)
         except OSError as exc:
-            self.notice.setText(f"The choice could not be saved: {exc.strerror or exc}")
+            cause = storage_cause(exc)
+            self.notice.setText(
+                f"The choice could not be saved because {cause}; {what_to_do(cause)}."
+            )
         self.refresh_adapters()
         name = Path(path).stem if path else "no adapter"
         self.notice.setText(f"Next answers use {name}.")
 
     def stop(self) -> None:
-        if self._op is not None:
-            self._op.cancel.cancel()
+        """Stop the answer in progress; a question still waiting for the model is withdrawn
+        at once and never runs."""
+        op = self._op
+        if op is None:
+            return
+        op.cancel.cancel()
+        if self._executor.withdraw(op):
+            self._op = None
+            self._flush_timer.stop()
+            self.stop_button.setEnabled(False)
+            self.notice.setText("The question was withdrawn before Folio started on it.")
+            self.question_withdrawn.emit()
 
     def _push(self, piece: str) -> None:  # model worker thread
         with self._buffer_lock:
@@ -372,6 +406,20 @@ class ChatPanel(QWidget):
         self._op = None
         self.stop_button.setEnabled(False)
         self.notice.setText(message)
+        if isinstance(op.error, ReembedNeeded):
+            self.reembed_needed.emit(op.error)
+
+    def _let_go_of_the_model(self) -> None:  # model worker: another model is about to load
+        self._generator = None
+        self._sessions.clear()
+
+    def forget(self, name: str) -> None:
+        """Open collection ``name`` afresh at the next question (it was re-embedded)."""
+
+        def drop(_op: Operation) -> None:
+            self._sessions.pop(name, None)
+
+        self._executor.submit(Operation(drop))
 
     # -- the finished answer ---------------------------------------------------------------
 
@@ -585,7 +633,8 @@ class ChatPanel(QWidget):
         try:
             path.write_text(self.markdown(), encoding="utf-8")
         except OSError as exc:
-            self.notice.setText(f"Could not save {path.name}: {exc.strerror or exc}")
+            cause = storage_cause(exc)
+            self.notice.setText(f"{path.name} could not be saved because {cause}.")
             return False
         self.notice.setText(f"Saved {path.name}.")
         return True

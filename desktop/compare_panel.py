@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Answer, AskOptions, ChatSession, Library
-from engine.generate import discover_models, load_generator
-from engine.generate.base import Generator
+from engine.generate import discover_models
 from engine.prompts import load_presets
 
+from .models import LoadedModel
 from .settings import Settings
 from .tasks import Executor, Operation
 
@@ -42,8 +42,10 @@ class ComparePanel(QWidget):
         model_executor: Executor,
         read_executor: Executor,
         settings: Callable[[], Settings],
+        models: LoadedModel | None = None,
     ) -> None:
         super().__init__()
+        self.loaded = models or LoadedModel()
         self.library = library
         self._collection = collection
         self._executor = model_executor
@@ -110,20 +112,25 @@ class ComparePanel(QWidget):
         settings = self._settings()
         sides = self.sides()
         library = self.library
+        loaded = self.loaded
         for out, st in zip(self.outputs, self.stats, strict=True):
             out.clear()
             st.setText("Waiting…")
 
         def work(op: Operation) -> tuple[Answer, Answer]:
             answers = []
-            loaded: dict[str, Generator] = {}
             with library.open(name) as coll:
                 for i, side in enumerate(sides):
                     path = side.model_path or settings.model_path
-                    if path not in loaded:
-                        loaded.clear()  # one model in memory at a time
-                        loaded[path] = load_generator(path or None, settings.gen_settings())
-                    session = ChatSession([coll], loaded[path])
+                    # The chat's model when it is the same file: never a second copy.
+                    generator = loaded.get(
+                        path or None,
+                        settings.gen_settings(),
+                        tell=lambda message: op.progress.emit(("status", message)),
+                    )
+                    if generator.adapters:  # compare the models themselves
+                        generator.set_adapters([])
+                    session = ChatSession([coll], generator)
                     answer = session.ask(
                         question,
                         AskOptions(k=settings.k, preset=side.preset, exhaustive=False),
@@ -140,8 +147,11 @@ class ComparePanel(QWidget):
         self._op = op
         return self._executor.submit(op)
 
-    def _show_side(self, event: tuple[int, Answer]) -> None:
+    def _show_side(self, event: tuple[int | str, object]) -> None:
         i, answer = event
+        if not isinstance(i, int) or not isinstance(answer, Answer):
+            self.notice.setText(str(answer))  # what is loaded or unloaded
+            return
         self.outputs[i].setPlainText(answer.text)
         st = answer.stats
         self.stats[i].setText(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,15 +33,18 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Library, Progress
-from engine.errors import FolioError
+from engine.errors import EmbeddingModelMismatch, FolioError
 from engine.index.scan import FileEntry, walk
 from engine.paths import assets_dir
+from engine.reembed import ReembedNeeded, duration
+from engine.reembed import explain as explain_mismatch
 from engine.sample import SAMPLE_COLLECTION, SAMPLE_QUESTION, copy_sample
 from engine.types import IndexReport
 from engine.watch import FolderWatcher
 
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
+from .models import LoadedModel
 from .settings import Settings, load_settings, load_window_state, save_window_state
 from .settings_dialog import SettingsDialog
 from .tasks import Executor, Operation
@@ -127,13 +131,28 @@ class MainWindow(QMainWindow):
         self.notice_label.linkActivated.connect(lambda _link: self.notice_label.hide())
         self.notice_label.hide()
         self._notices: list[str] = []
+        # A collection built with another embedding model: what to do, and the button to do it.
+        self.reembed_label = QLabel("")
+        self.reembed_label.setWordWrap(True)
+        self.reembed_button = QPushButton("Re-embed now")
+        self.reembed_button.clicked.connect(self.reembed_now)
+        self.reembed_label.hide()
+        self.reembed_button.hide()
+        self._reembed_name = ""
 
         self.settings = load_settings(library.home)
+        self.loaded_model = LoadedModel()  # one loaded model, shared by chat and Compare
         self.chat = ChatPanel(
-            library, self.current_collection, self.model_executor, self.settings, self.read_executor
+            library,
+            self.current_collection,
+            self.model_executor,
+            self.settings,
+            self.read_executor,
+            self.loaded_model,
         )
         self.viewer = SourceViewer(library, self.read_executor, parent=self)
         self.chat.open_source.connect(lambda args: self.viewer.show_passage(*args))
+        self.chat.reembed_needed.connect(self.offer_reembed)
         docs_tab = QWidget()
         dl = QVBoxLayout(docs_tab)
         dl.addWidget(self.documents, 2)
@@ -150,6 +169,7 @@ class MainWindow(QMainWindow):
             self.model_executor,
             self.read_executor,
             lambda: self.settings,
+            self.loaded_model,
         )
         self.tabs.addTab(self.compare, "Compare")
         self.tune_executor = Executor("folio-tune")
@@ -175,6 +195,10 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.cancel_button)
         rl.addLayout(bar)
         rl.addWidget(self.notice_label)
+        reembed_bar = QHBoxLayout()
+        reembed_bar.addWidget(self.reembed_label, 1)
+        reembed_bar.addWidget(self.reembed_button)
+        rl.addLayout(reembed_bar)
         fail_bar = QHBoxLayout()
         fail_bar.addWidget(self.failures_title, 1)
         fail_bar.addWidget(self.dismiss_failures)
@@ -486,7 +510,10 @@ class MainWindow(QMainWindow):
                 roots = paths or [Path(r) for r in coll.roots()]
                 found = [e.path for e in walk(roots) if isinstance(e, FileEntry)]
                 op.progress.emit(("pending", name, found))
-                return coll.index(paths, op.progress.emit, op.cancel)
+                try:
+                    return coll.index(paths, op.progress.emit, op.cancel)
+                except EmbeddingModelMismatch:
+                    raise explain_mismatch(coll) from None
             finally:
                 if coll.repairs:  # e.g. a damaged vector file rebuilt
                     op.progress.emit(("notices", name, list(coll.repairs)))
@@ -496,6 +523,7 @@ class MainWindow(QMainWindow):
         op.progress.connect(self._on_progress)
         op.succeeded.connect(self._on_indexed)
         op.failed.connect(self._on_failed)
+        op.failed.connect(lambda _m, op=op: self._offer_if_needed(op))
         self._current_op = op
         self.progress.setRange(0, 0)
         self.progress.show()
@@ -728,6 +756,80 @@ class MainWindow(QMainWindow):
         )
         op.failed.connect(self.status_label.setText)
         self.status_label.setText(f"Re-embedding '{name}' with its tuned model…")
+        return self.index_executor.submit(op)
+
+    def _offer_if_needed(self, op: Operation) -> None:
+        if isinstance(op.error, ReembedNeeded):
+            self.offer_reembed(op.error)
+
+    def offer_reembed(self, need: ReembedNeeded) -> None:
+        """Say why the collection cannot be searched and offer to re-embed it."""
+        self._reembed_name = need.collection
+        self.reembed_label.setText(str(need))
+        self.reembed_label.show()
+        self.reembed_button.setEnabled(True)
+        self.reembed_button.show()
+
+    def reembed_now(self) -> Operation | None:
+        """Re-embed the offered collection with the current model, with progress and Cancel."""
+        name = self._reembed_name
+        if not name:
+            return None
+        if self._current_op is not None:
+            self.status_label.setText(
+                "Folio is indexing right now; press Re-embed now again when it has finished."
+            )
+            return None
+        library = self.library
+        started = time.monotonic()
+
+        def work(op: Operation) -> int:
+            with library.open(name) as coll:
+                return int(coll.reembed(progress=op.progress.emit, cancel=op.cancel))
+
+        def show(p: object) -> None:
+            if not isinstance(p, Progress) or not p.files_total:
+                return
+            self.progress.setRange(0, p.files_total)
+            self.progress.setValue(p.files_done)
+            left = ""
+            if p.files_done:
+                rest = (time.monotonic() - started) * (p.files_total - p.files_done) / p.files_done
+                left = f", {duration(rest)} left"
+            self.status_label.setText(
+                f"Re-embedding '{name}': {p.files_done} of {p.files_total} passages{left}."
+            )
+
+        def done(n: int) -> None:
+            self._current_op = None
+            self.progress.hide()
+            self.cancel_button.hide()
+            self.reembed_label.hide()
+            self.reembed_button.hide()
+            self._reembed_name = ""
+            self.chat.forget(name)
+            self.status_label.setText(f"'{name}' can be searched again: {n} passages re-embedded.")
+            self.refresh_collections()
+            self._start_next_index()
+
+        def failed(message: str) -> None:
+            self._current_op = None
+            self.progress.hide()
+            self.cancel_button.hide()
+            self.reembed_button.setEnabled(True)
+            self.status_label.setText(message)
+            self._start_next_index()
+
+        op = Operation(work)
+        op.progress.connect(show)
+        op.succeeded.connect(done)
+        op.failed.connect(failed)
+        self._current_op = op  # Cancel stops it; indexing waits its turn
+        self.reembed_button.setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.status_label.setText(f"Re-embedding '{name}'…")
         return self.index_executor.submit(op)
 
     def closeEvent(self, event: object) -> None:

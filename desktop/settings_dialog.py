@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from engine import FolioError, Library, ModelInfo
 from engine.generate import add_model, discover_models
+from engine.messages import storage_cause, what_to_do
 from engine.prompts import load_presets
 
 from .settings import Settings, save_settings
@@ -182,7 +183,11 @@ class SettingsDialog(QDialog):
         try:
             save_settings(self.library.home, s)
         except OSError as exc:
-            self.model_note.setText(f"Settings could not be saved: {exc.strerror or exc}")
+            cause = storage_cause(exc)
+            self.model_note.setText(
+                f"The settings could not be saved because {cause}. The earlier settings are "
+                f"kept; {what_to_do(cause)}."
+            )
             return
         self.settings = s
         self.applied.emit(s)

@@ -21,6 +21,12 @@ from engine import CancelToken, FolioError
 log = logging.getLogger("folio.desktop")
 
 
+UNEXPECTED = (
+    "Something went wrong and Folio could not finish this. Nothing saved before was lost; try "
+    "again, and if it keeps happening, send Folio's log (in its logs folder) to your IT team."
+)
+
+
 class Operation(QObject):
     """One piece of background work with progress, success and failure signals."""
 
@@ -32,15 +38,21 @@ class Operation(QObject):
         super().__init__()
         self._fn = fn
         self.cancel = CancelToken()
+        # The error behind ``failed`` (set on the worker before the signal is sent), for
+        # handlers that offer a way out, such as re-embedding a collection.
+        self.error: FolioError | None = None
+        self.started = False  # set on the worker when the operation begins
 
     def run(self) -> None:
+        self.started = True
         try:
             result = self._fn(self)
         except FolioError as e:
+            self.error = e
             self.failed.emit(str(e))
-        except Exception as e:  # shown as a sentence; the details go to the log
+        except Exception:  # shown as a sentence; the details go to the log
             log.exception("background operation failed")
-            self.failed.emit(f"Something went wrong: {e}. Details are in Folio's log.")
+            self.failed.emit(UNEXPECTED)
         else:
             self.succeeded.emit(result)
 
@@ -76,6 +88,19 @@ class Executor:
         op.failed.connect(lambda _m: self._delivered.add(id(op)))
         self._ops[op] = self._pool.submit(op.run)
         return op
+
+    def busy(self) -> bool:
+        """True while an operation runs or waits on this executor."""
+        return any(not fut.done() for fut in self._ops.values())
+
+    def withdraw(self, op: Operation) -> bool:
+        """Take ``op`` out of the queue if it has not started; True when it never will run."""
+        fut = self._ops.get(op)
+        if fut is None or op.started or not fut.cancel():
+            return False
+        del self._ops[op]
+        op.deleteLater()
+        return True
 
     def _purge(self, force: bool = False) -> None:
         now = time.monotonic()

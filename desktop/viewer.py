@@ -2,7 +2,8 @@
 
 PDFs are rendered with QtPdf at the cited page, the passage's opening words highlighted by the
 PDF search model; other formats show the cited section as text with the passage selected and
-scrolled into view. "Open in default app" opens only documents of the collection.
+scrolled into view. "Open in default app" opens only documents of the collection, and asks first
+for a web page: a browser may fetch its pictures and scripts from the internet.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTextBrowser,
@@ -171,7 +173,39 @@ class SourceViewer(QWidget):
         """Open the document in the system's default app, only if it belongs to the collection."""
         if not self.current_path or not self.open_button.isEnabled():
             return False
+        if is_web_page(self.current_path) and not self._confirm_browser():
+            return False
         return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(self.current_path)))
+
+    def _confirm_browser(self) -> bool:
+        """Ask before a web page goes to the browser: opening it there can reach the internet."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Open a web page in your browser?")
+        box.setText(
+            f"{Path(self.current_path).name} is a web page. Your browser may download its "
+            "pictures, fonts or scripts from the internet when it opens it, and the sites "
+            "they come from can see that the page was opened."
+        )
+        box.setInformativeText(
+            "Folio shows the page's text here without going online. Open it in the browser anyway?"
+        )
+        open_button = box.addButton("Open in browser", QMessageBox.ButtonRole.AcceptRole)
+        stay = box.addButton("Keep reading in Folio", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+        box.exec()
+        chosen = box.clickedButton() is open_button
+        box.deleteLater()
+        return chosen
+
+
+WEB_PAGE_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml", ".mht", ".mhtml"})
+
+
+def is_web_page(path: str) -> bool:
+    """Files the system would hand to a web browser."""
+    return Path(path).suffix.lower() in WEB_PAGE_SUFFIXES
 
 
 def _is_pdf(path: str) -> bool:

@@ -87,9 +87,9 @@ class RssSampler:
 
 
 def _doc_label(path: str, profile: str) -> str:
-    from .ingest.profile import DocumentProfile, readable_file_name
+    from .ingest.profile import document_label
 
-    return DocumentProfile.from_json(profile).label() or readable_file_name(path)
+    return document_label(path, profile)
 
 
 def _mb(n: int) -> float:
@@ -450,6 +450,23 @@ def run_bench(args: argparse.Namespace) -> int:
         from .bench_quotes import bench_quotes
 
         result = bench_quotes(args.questions, args.model)
+    elif args.what == "soak":
+        import subprocess
+        import sys
+
+        # The window in its own process (the engine never imports Qt).
+        cmd = [sys.executable, "-m", "desktop.soak", "--minutes", str(args.minutes)]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        if args.out:
+            cmd += ["--out", args.out]
+        return subprocess.call(cmd, cwd=REPO)
+    elif args.what == "stop":
+        from .bench_stop import bench_stop
+
+        lengths = [int(s) for s in (args.lengths or "3000,8000").split(",") if s]
+        model = Path(args.model) if args.model else None
+        result = bench_stop(lengths, args.trials, model, threads=args.threads or None)
     elif args.what == "answer":
         from .bench_answer import bench_answer
 

@@ -17,6 +17,7 @@ go_offline()
 
 from .config import EngineConfig  # noqa: E402
 from .errors import FolioError  # noqa: E402
+from .private import make_home_private, private_process  # noqa: E402
 from .progress import CancelToken  # noqa: E402
 from .types import DocumentGroup, Hit, IndexReport, Progress  # noqa: E402
 
@@ -824,6 +825,8 @@ def build_parser() -> argparse.ArgumentParser:
             "tune",
             "citations",
             "quotes",
+            "stop",
+            "soak",
         ],
     )
     b.add_argument("paths", nargs="*")
@@ -855,6 +858,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--per-source", dest="per_source", type=int, default=120,
         help="citations: sentences drawn per data set",
     )  # fmt: skip
+    b.add_argument("--lengths", help="stop: prompt lengths in tokens (default 3000,8000)")
+    b.add_argument("--trials", type=int, default=5, help="stop: Stop presses per length")
+    b.add_argument("--threads", type=int, default=0, help="stop, soak: CPU threads (0: all)")
+    b.add_argument("--minutes", type=float, default=60.0, help="soak: how long to run")
     b.set_defaults(func=cmd_bench)
     return p
 
@@ -867,6 +874,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if needs_name and (not args.name or (args.action in two and not args.new_name)):
         what = "a collection name and a folder" if args.action == "remove-folder" else "a name"
         parser.error(f"'collections {args.action}' needs {what}")
+    # Private by default: what Folio writes from here on, and a home left readable by an older
+    # Folio, only the user can read.
+    private_process()
+    make_home_private(Path(args.home).expanduser() if args.home else EngineConfig().home)
     try:
         return int(args.func(args))
     except FolioError as e:

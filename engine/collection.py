@@ -18,6 +18,8 @@ from .index.indexer import Indexer, IndexSettings
 from .index.lock import writer_lock
 from .index.repair import REBUILT, VECTORS, Consistency, check_consistency
 from .index.store import INDEX_FORMAT, DocRow, storage_errors
+from .ingest.context import embedding_text
+from .ingest.profile import document_label
 from .progress import CancelToken, ProgressCallback
 from .retrieve import EXHAUSTIVE_THRESHOLD, Retriever, SearchOptions
 from .route import DocumentIndex
@@ -308,19 +310,42 @@ class Collection:
         own = str(Path(model_dir).resolve()) if model_dir else ""
         cancel = cancel or CancelToken()
         with self._writer_lock(progress, cancel), storage_errors():
-            rows = self.store.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+            # The same texts indexing embeds: each passage with its context header, and each
+            # document's label (the routing vector).
+            rows = self.store.db.execute(
+                "SELECT id, context, text FROM chunks ORDER BY id"
+            ).fetchall()
             ids = [r[0] for r in rows]
+            docs = self.store.db.execute(
+                "SELECT id, path, profile FROM documents WHERE status='indexed' ORDER BY id"
+            ).fetchall()
+            done = 0
+
+            def step(n: int) -> None:  # between batches: stop when asked, report progress
+                nonlocal done
+                cancel.raise_if_cancelled()
+                done += n
+                if progress is not None:
+                    progress(Progress("re-embedding", done, len(rows), chunks_embedded=done))
+
             vecs = emb.embed(
-                [r[1] for r in rows],
+                [embedding_text(r[1], r[2]) for r in rows],
                 self.library.config.embed_batch,
-                lambda _n: cancel.raise_if_cancelled(),
+                step,
                 streams=self.library.config.embed_streams,
+            )
+            labels = emb.embed(
+                [document_label(d[1], d[2]) for d in docs], self.library.config.embed_batch
             )
             self.store.begin()
             try:
                 for cid, v in zip(ids, vecs, strict=True):
                     self.store.db.execute(
                         "UPDATE chunks SET vector=? WHERE id=?", (v.tobytes(), cid)
+                    )
+                for d, v in zip(docs, labels, strict=True):
+                    self.store.db.execute(
+                        "UPDATE documents SET vector=? WHERE id=?", (v.tobytes(), d[0])
                     )
                 self.store.set_meta("embed_model", emb.name)
                 self.store.set_meta("embed_fingerprint", emb.fingerprint)

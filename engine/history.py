@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .budget import Turn
 from .errors import FolioError, StorageError
+from .messages import storage_cause, what_to_do
 from .prompts import ChatMessage, Segment
 
 _MIGRATIONS = [
@@ -81,9 +82,10 @@ def _decode(raw: str) -> ChatMessage | None:
 
 
 def _unsaved(exc: sqlite3.Error) -> StorageError:
+    cause = storage_cause(exc)
     return StorageError(
-        f"Folio could not save the chat history ({exc}). Earlier chats are kept; free some disk "
-        "space or check the permissions of Folio's folder."
+        f"Folio could not save the chat history because {cause}. Earlier chats are kept; "
+        f"{what_to_do(cause)}."
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .errors import FolioError
 from .library import Library
+from .messages import storage_cause, what_to_do
 from .paths import assets_dir
 from .progress import CancelToken, ProgressCallback
 from .types import IndexReport
@@ -33,7 +34,10 @@ def copy_sample(home: Path) -> Path:
             shutil.copytree(src, dest)
         except OSError as exc:
             shutil.rmtree(dest, ignore_errors=True)
-            raise FolioError(f"The sample documents could not be copied: {exc}") from exc
+            cause = storage_cause(exc)
+            raise FolioError(
+                f"The sample documents could not be copied because {cause}; {what_to_do(cause)}."
+            ) from exc
     return dest
 
 

@@ -6,6 +6,9 @@
 # in packaging/windows and packaging/macos. Sizes are printed at the end and written to
 # build/package-report.json.
 set -euo pipefail
+# The installed files are for every account on the computer, whatever umask the builder has
+# (Folio itself runs with a private one).
+umask 022
 cd "$(dirname "$0")/.."
 
 what=${1:-deb}

@@ -82,7 +82,7 @@ class Generation:
         if self._max <= 0:
             self.stats.stop = stop
             return
-        stream = self._gen._token_stream(self._tokens, self.stats)
+        stream = self._gen._token_stream(self._tokens, self.stats, self._cancel)
         try:
             for n, (token, piece) in enumerate(stream):
                 if self._cancel is not None and self._cancel.cancelled:
@@ -113,6 +113,9 @@ class Generation:
                             break
                 if n + 1 >= self._max:
                     break
+            else:  # the stream ended on its own: a Stop while the prompt was being read
+                if self._cancel is not None and self._cancel.cancelled:
+                    stop = "cancelled"
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
@@ -164,10 +167,11 @@ class Generator(ABC):
 
     @abstractmethod
     def _token_stream(
-        self, tokens: list[int], stats: GenerationStats
+        self, tokens: list[int], stats: GenerationStats, cancel: CancelToken | None = None
     ) -> Iterator[tuple[int | None, bytes]]:
         """Yield (token id, bytes of its text) for each answer token; (None, b"") at the end of
-        the turn. Sets ``stats.cached_tokens``."""
+        the turn. Sets ``stats.cached_tokens``. Reading a long prompt takes seconds to minutes
+        on a CPU: check ``cancel`` while doing it and end the stream early when it is set."""
 
     def generate(
         self,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import ModelError
+from ..messages import storage_cause
 
 GGUF_MAGIC = b"GGUF"
 
@@ -123,7 +124,10 @@ def read_metadata(path: Path) -> dict[str, object]:
             r = _Reader(f, size)
             version = int(struct.unpack("<I", r.read(4))[0])
             if version < 2:
-                raise ModelError(f"{path.name} uses GGUF version {version}, which is too old.")
+                raise ModelError(
+                    f"{path.name} is in an old model format (GGUF version {version}) that "
+                    "Folio cannot use. Download the model again in today's GGUF format."
+                )
             r.u64()  # tensor count
             n_kv = r.u64()
             meta: dict[str, object] = {}
@@ -140,7 +144,8 @@ def read_metadata(path: Path) -> dict[str, object]:
                     meta[key] = value
             return meta
     except OSError as exc:
-        raise ModelError(f"Cannot read the model file {path}: {exc.strerror or exc}") from exc
+        cause = storage_cause(exc, reading=True)
+        raise ModelError(f"The model file {path.name} cannot be read because {cause}.") from exc
 
 
 def model_info(path: Path, source: str = "") -> ModelInfo:
@@ -179,5 +184,6 @@ def file_fingerprint(path: Path) -> str:
                 f.seek(-(1 << 20), 2)
                 h.update(f.read())
     except OSError as exc:
-        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+        cause = storage_cause(exc, reading=True)
+        raise ModelError(f"The model file {path.name} cannot be read because {cause}.") from exc
     return h.hexdigest()[:16]

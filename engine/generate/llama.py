@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..progress import CancelToken
 from ..prompts import ChatMessage
 from .base import GenerationStats, Generator, GenSettings
 from .gguf import model_info
@@ -27,6 +30,11 @@ CHATML = (
 
 _load_lock = threading.Lock()
 
+# Prompt reading in slices, so that Stop is heard while a long prompt is read (see _read_prompt).
+SLICE_FIRST = 64
+SLICE_MIN = 16
+SLICE_SECONDS = 0.15
+
 
 def gpu_offload_available() -> bool:
     """True when this llama.cpp build has a GPU backend (CUDA, Metal, Vulkan, ...)."""
@@ -40,6 +48,35 @@ def resolve_gpu_layers(setting: int) -> int:
     if setting >= 0:
         return setting
     return -1 if gpu_offload_available() else 0
+
+
+def repack_enabled() -> bool:
+    """llama.cpp repacks weights for the CPU's wide instructions (AVX-512, AMX) unless
+    ``FOLIO_LLAMA_REPACK=0``: on some virtual machines those kernels crash the process on the
+    first prompt, and switching repacking off (slower prompts) avoids it."""
+    return os.environ.get("FOLIO_LLAMA_REPACK", "1").strip() != "0"
+
+
+@contextmanager
+def _weight_repacking(enabled: bool) -> Iterator[None]:
+    """llama-cpp-python has no argument for it: set the model parameter while loading."""
+    import llama_cpp.llama as module
+
+    if enabled:
+        yield
+        return
+    original = module.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    module.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        module.llama_cpp.llama_model_default_params = original
 
 
 class LlamaGenerator(Generator):
@@ -74,12 +111,13 @@ class LlamaGenerator(Generator):
             "verbose": False,
         }
         try:
-            with _load_lock:
+            with _load_lock, _weight_repacking(repack_enabled()):
                 self._llm = llama_cpp.Llama(str(path), **kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
+            logging.getLogger("folio.generate").warning("model %s not loaded: %s", path, exc)
             raise ModelError(
-                f"llama.cpp could not load {path.name}: {exc}. The file may be damaged, or "
-                "made for a newer llama.cpp than the one in this Folio."
+                f"Folio could not load the model {path.name}. The file may be damaged, or made "
+                "for a newer version of Folio; try another model file."
             ) from exc
         self._vocab = self._llm._model.vocab
         meta = self._llm.metadata
@@ -118,7 +156,9 @@ class LlamaGenerator(Generator):
                         self._llm._model.model, str(path).encode("utf-8")
                     )
                 if not handle:
-                    raise ModelError(f"llama.cpp could not load the adapter {path.name}.")
+                    raise ModelError(
+                        f"Folio could not load the adapter {path.name}; it may be damaged."
+                    )
                 self._adapter_handles[key] = handle
             handles.append(handle)
         n = len(handles)
@@ -214,7 +254,7 @@ class LlamaGenerator(Generator):
     # -- generation ------------------------------------------------------------------------
 
     def _token_stream(
-        self, tokens: list[int], stats: GenerationStats
+        self, tokens: list[int], stats: GenerationStats, cancel: CancelToken | None = None
     ) -> Iterator[tuple[int | None, bytes]]:
         import llama_cpp
 
@@ -227,6 +267,8 @@ class LlamaGenerator(Generator):
                 break
             shared += 1
         stats.cached_tokens = min(shared, max(0, len(tokens) - 1))
+        if not self._read_prompt(tokens, stats.cached_tokens, cancel):
+            return  # stopped while reading the prompt
         s = self.settings
         for token in llm.generate(
             tokens,
@@ -242,6 +284,41 @@ class LlamaGenerator(Generator):
                 return
             yield token, self._piece(token)
 
+    def _read_prompt(self, tokens: list[int], shared: int, cancel: CancelToken | None) -> bool:
+        """Evaluate the prompt (all but its last token) in slices, checking ``cancel`` between
+        them; False when stopped. generate() then finds the prompt cached and reads only the
+        last token, so the answer is the same as without slicing.
+
+        Slices start at ``SLICE_FIRST`` tokens and are sized to take about
+        ``SLICE_SECONDS`` each on this machine: Stop waits for at most one slice, while the
+        batches stay large enough for the matrix kernels to run at full speed.
+        """
+        llm = self._llm
+        end = len(tokens) - 1
+        if cancel is None or end - shared < SLICE_FIRST or self._recurrent():
+            return True  # nothing worth slicing (or a model whose memory cannot be cut back)
+        if shared == 0:
+            llm.reset()
+        else:
+            llm.n_tokens = shared  # eval() drops the cached tokens after the shared prefix
+        pos, size = shared, SLICE_FIRST
+        while pos < end:
+            if cancel.cancelled:
+                return False
+            piece = tokens[pos : min(end, pos + size)]
+            started = time.perf_counter()
+            llm.eval(piece)
+            took = time.perf_counter() - started
+            pos += len(piece)
+            if took > 0:  # aim the next slice at SLICE_SECONDS
+                size = int(len(piece) * SLICE_SECONDS / took)
+                size = max(SLICE_MIN, min(llm.n_batch, size))
+        return not cancel.cancelled
+
+    def _recurrent(self) -> bool:
+        llm = self._llm
+        return bool(getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False))
+
     def _piece(self, token: int) -> bytes:
         """The bytes of one token's text (may be part of a UTF-8 character)."""
         import ctypes
@@ -255,6 +332,12 @@ class LlamaGenerator(Generator):
             if n >= 0:
                 return buf.raw[:n]
             size = -n
+
+    def close(self) -> None:
+        """Free the model's memory now (the generator must not be used afterwards)."""
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
 
     def reset_cache(self) -> None:
         """Forget the cached prompt (the next call evaluates its whole prompt)."""

@@ -18,6 +18,7 @@ import hnswlib
 import numpy as np
 
 from ..errors import StorageError
+from ..messages import storage_cause, what_to_do
 from .store import Store
 
 _M = 16
@@ -186,12 +187,11 @@ class VectorIndex:
                     leftover.unlink()
                 except OSError:
                     pass
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            cause = storage_cause(exc)
             raise StorageError(
-                f"Folio could not save the search index file {self.path.name} ({reason}). "
-                "Nothing indexed is lost: the file is rebuilt from the collection's database "
-                "when it is next opened. Free some disk space or check the folder's "
-                "permissions, then index again."
+                f"Folio could not save the search index file because {cause}. Nothing indexed "
+                "is lost: the file is rebuilt from the collection's database when it is next "
+                f"opened; {what_to_do(cause).replace('try again', 'index again')}."
             ) from exc
         self.dirty = False
 

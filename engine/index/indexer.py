@@ -21,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import reasons
 from ..embed.base import Embedder
 from ..errors import Cancelled, FolioError, StorageError
 from ..ingest.context import embedding_text
 from ..ingest.pool import ParsePool, ParseResult, ParseTask
-from ..ingest.profile import DocumentProfile, readable_file_name
+from ..ingest.profile import document_label
+from ..messages import problems
 from ..progress import CancelToken, ProgressCallback, Throttle, eta
 from ..types import FileOutcome, IndexReport, Progress
 from .ann import VectorIndex
@@ -82,8 +84,14 @@ _REMEMBER = 20_000
 
 def _label(p: _Pending) -> str:
     """The text that stands for a whole document in the document index."""
-    profile = DocumentProfile.from_json(p.result.profile)
-    return profile.label() or readable_file_name(p.entry.path)
+    return document_label(str(p.entry.path), p.result.profile)
+
+
+def _failed_in_older_words(doc: DocRow) -> bool:
+    """A failure recorded by an older Folio (its reason is not a sentence by today's rules):
+    read the file again once. Readers have improved since (AES-encrypted PDFs need no extra
+    package any more), and the reason shown becomes today's."""
+    return doc.status == "failed" and bool(doc.reason) and bool(problems(doc.reason))
 
 
 class Indexer:
@@ -181,8 +189,10 @@ class Indexer:
                 if cancel.cancelled:
                     raise Cancelled()
                 doc = by_path.get(entry.path)
+                again = doc is not None and _failed_in_older_words(doc)
                 if (
                     not reread
+                    and not again
                     and doc is not None
                     and doc.size == entry.size
                     and doc.mtime_ns == entry.mtime_ns
@@ -195,7 +205,7 @@ class Indexer:
                 try:
                     sha = sha256_file(entry.path)
                 except FileNotFoundError:
-                    self._fail(report, entry, "", VANISHED)
+                    self._fail(report, entry, "", reasons.VANISHED)
                     done += 1
                     continue
                 except OSError as e:
@@ -203,11 +213,13 @@ class Indexer:
                         # Readable before, not now: kept and marked, never replaced by a
                         # failure (a permission change or a share dropping mid-scan).
                         self._hold([doc], {doc.path: FILE_NOT_ALLOWED}, report)
+                    elif isinstance(e, PermissionError):
+                        self._fail(report, entry, "", reasons.NO_PERMISSION)
                     else:
-                        self._fail(report, entry, "", f"cannot read: {e.strerror or e}")
+                        self._fail(report, entry, "", reasons.DISK_PROBLEM)
                     done += 1
                     continue
-                if not reread and doc is not None and doc.sha256 == sha:
+                if not reread and not again and doc is not None and doc.sha256 == sha:
                     self.store.touch_doc(doc.id, entry.size, entry.mtime_ns)
                     report.unchanged.append(FileOutcome(entry.path, "unchanged"))
                     done += 1
@@ -305,7 +317,8 @@ class Indexer:
                     report.indexed.append(FileOutcome(entry.path, "copied", "", n))
                 else:
                     first = self.store.doc_by_path(first_of_sha[sha])
-                    why = first.reason if first is not None and first.reason else "not indexed"
+                    why = first.reason if first is not None and first.reason else ""
+                    why = why or reasons.TWIN_FAILED
                     self._fail(report, entry, sha, why)
                 done += 1
 
@@ -435,7 +448,7 @@ class Indexer:
         if added_ids:
             self.ann.add(added_ids, np.concatenate(added_vecs))
         for p in pending:
-            reason = "; ".join(p.result.warnings)
+            reason = " ".join(p.result.warnings)
             report.indexed.append(
                 FileOutcome(p.entry.path, "indexed", reason, len(p.result.chunks))
             )

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import reasons
+
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".folio"}
 
 
@@ -54,7 +56,7 @@ FILE_NOT_ALLOWED = (
     "Folio is not allowed to read this file now. It stays searchable; ask whoever manages the "
     "folder to give you access again."
 )
-VANISHED = "file vanished while indexing"
+VANISHED = reasons.VANISHED
 
 
 def _folder_reason(exc: OSError) -> str:
@@ -136,11 +138,11 @@ def walk(
         try:
             st = p.stat()
         except FileNotFoundError:
-            return ScanProblem(key, VANISHED)
+            return ScanProblem(key, reasons.VANISHED)
         except PermissionError:
-            return ScanProblem(key, "cannot read: permission denied")
-        except OSError as e:
-            return ScanProblem(key, f"cannot read: {e.strerror or e}")
+            return ScanProblem(key, reasons.NO_PERMISSION)
+        except OSError:
+            return ScanProblem(key, reasons.DISK_PROBLEM)
         return FileEntry(key, st.st_size, st.st_mtime_ns)
 
     def walk_dir(d: Path) -> Iterator[FileEntry | ScanProblem]:
@@ -177,7 +179,7 @@ def walk(
                 if found is not None:
                     yield found
             elif item.is_symlink():
-                yield ScanProblem(str(p), "broken link")
+                yield ScanProblem(str(p), reasons.BROKEN_LINK)
 
     for root in roots:
         root = Path(os.path.abspath(root))

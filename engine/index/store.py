@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import IndexCorrupted, StorageError
 from ..ingest.context import embedding_text
 from ..ingest.numbers import joined_numbers
+from ..messages import storage_cause, what_to_do
 from ..types import ChunkSpan
 
 # Ordered migrations; PRAGMA user_version records how many have run.
@@ -183,14 +184,18 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.OperationalError as e:  # disk full, no permission: not damage
+            cause = storage_cause(e)
             raise StorageError(
-                f"Folio could not open or write the collection database '{path}' ({e}). Free "
-                "some disk space or check the folder's permissions, then try again."
+                f"Folio could not open the collection database in {path.parent} because "
+                f"{cause}. Nothing was changed; {what_to_do(cause)}."
             ) from e
         except sqlite3.DatabaseError as e:
             if hasattr(self, "db"):
                 self.db.close()
-            raise IndexCorrupted(f"The collection database '{path}' is damaged: {e}.") from e
+            raise IndexCorrupted(
+                f"The collection database in {path.parent} is damaged. Folio can rebuild it "
+                "from your documents."
+            ) from e
 
     def close(self) -> None:
         self.db.close()
@@ -538,9 +543,10 @@ def storage_errors(what: str = "the collection's database") -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
+        cause = storage_cause(exc)
         raise StorageError(
-            f"Folio could not write to {what} ({exc}). Everything saved before is kept; free "
-            "some disk space or check the folder's permissions, then try again."
+            f"Folio could not write to {what} because {cause}. Everything saved before is "
+            f"kept; {what_to_do(cause)}."
         ) from exc
 
 

@@ -8,11 +8,13 @@ for the person using Folio; it raises nothing else but MemoryError and KeyboardI
 from __future__ import annotations
 
 import io
+import logging
 import stat
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import reasons
 from ..errors import ReaderError, UnsupportedFile
 from ..types import ParsedDocument
 from .docx import read_docx
@@ -24,6 +26,7 @@ from .text import read_text
 __all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_KINDS", "read_file", "sniff"]
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+log = logging.getLogger("folio.ingest")
 
 _READERS: dict[str, Callable[[bytes], ParsedDocument]] = {
     "pdf": read_pdf,
@@ -56,38 +59,32 @@ def _unsupported(path: Path, data: bytes) -> ReaderError:
     """The error for content no reader takes, worded by what the extension promised."""
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        return UnsupportedFile(
-            "not a PDF: the file's content is not a PDF (mislabelled or damaged)"
-        )
+        return UnsupportedFile(reasons.NOT_PDF)
     if suffix == ".docx":
         if data.startswith(b"PK"):
-            return ReaderError("damaged DOCX: the zip archive is broken or holds no document")
-        return UnsupportedFile(
-            "not a DOCX: the file's content is not a Word document (mislabelled or damaged)"
-        )
+            return ReaderError(reasons.DOCX_DAMAGED)
+        return UnsupportedFile(reasons.NOT_DOCX)
     if suffix in _OTHER_FORMATS:
-        return UnsupportedFile(f"unsupported file type: {suffix} files are not read")
-    return UnsupportedFile("unsupported file type: binary content")
+        return UnsupportedFile(reasons.unsupported_type(suffix))
+    return UnsupportedFile(reasons.BINARY)
 
 
 def _read(path: Path, max_bytes: int) -> ParsedDocument:
     info = path.stat()
     if stat.S_ISDIR(info.st_mode):
-        raise ReaderError("cannot read: it is a folder")
+        raise ReaderError(reasons.IS_FOLDER)
     if not stat.S_ISREG(info.st_mode):
         # Opening a FIFO or device would block or never end.
-        raise ReaderError("cannot read: not a regular file")
+        raise ReaderError(reasons.NOT_A_FILE)
     if info.st_size > max_bytes:
-        raise ReaderError(
-            f"file too large ({_size(info.st_size)}; the limit is {_size(max_bytes)})"
-        )
+        raise ReaderError(reasons.too_large(_size(info.st_size), _size(max_bytes)))
     with path.open("rb") as stream:
         # One read: the file may change meanwhile, so the limit is checked again on what came.
         data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ReaderError(f"file too large (over {_size(max_bytes)}, the limit)")
+        raise ReaderError(reasons.too_large(f"over {_size(max_bytes)}", _size(max_bytes)))
     if not data:
-        raise ReaderError("empty file")
+        raise ReaderError(reasons.EMPTY)
     kind = sniff_stream(io.BytesIO(data), path.name)
     if kind is None:
         raise _unsupported(path, data)
@@ -109,15 +106,16 @@ def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocume
     except MemoryError:
         raise
     except FileNotFoundError:
-        raise ReaderError("file vanished while indexing") from None
+        raise ReaderError(reasons.VANISHED) from None
     except PermissionError:
-        raise ReaderError("cannot read: permission denied") from None
+        raise ReaderError(reasons.NO_PERMISSION) from None
     except IsADirectoryError:
-        raise ReaderError("cannot read: it is a folder") from None
+        raise ReaderError(reasons.IS_FOLDER) from None
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ReaderError(f"cannot read: {reason[:1].lower()}{reason[1:]}") from None
+        log.info("cannot read %s: %s", path, exc.strerror or type(exc).__name__)
+        raise ReaderError(reasons.DISK_PROBLEM) from None
     except RecursionError:
-        raise ReaderError("could not read: the file is nested too deeply") from None
+        raise ReaderError(reasons.NESTED) from None
     except Exception as exc:  # the promise: nothing but ReaderError leaves this function
-        raise ReaderError(f"could not read: {type(exc).__name__}") from None
+        log.info("could not read %s: %s", path, type(exc).__name__)
+        raise ReaderError(reasons.UNREADABLE) from None

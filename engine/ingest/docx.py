@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .. import reasons
 from ..errors import ReaderError, UnsupportedFile
 from ..types import ParsedDocument
 from ._textutil import (
@@ -19,6 +21,7 @@ from ._textutil import (
     strip_controls,
 )
 
+log = logging.getLogger("folio.ingest")
 # Refuse archives that unpack to more than this (python-docx loads every part into memory).
 UNPACKED_LIMIT = 1024 * 1024 * 1024
 # Tables inside table cells are flattened up to this depth.
@@ -159,6 +162,12 @@ def _group_by_headings(blocks: Iterable[tuple[str, bool]]) -> list[str]:
     return ["\n\n".join(group) for group in groups]
 
 
+def _damaged(exc: Exception) -> str:
+    """The user's reason for a broken Word file; the library's own words go to the log."""
+    log.info("DOCX not read: %s: %s", type(exc).__name__, short_reason(exc))
+    return reasons.DOCX_DAMAGED
+
+
 def _check_archive(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -166,9 +175,9 @@ def _check_archive(data: bytes) -> None:
     except MemoryError:
         raise
     except Exception as exc:  # BadZipFile, and ValueError/EOFError on some broken archives
-        raise ReaderError(f"damaged DOCX: {short_reason(exc)}") from None
+        raise ReaderError(_damaged(exc)) from None
     if unpacked > UNPACKED_LIMIT:
-        raise ReaderError("DOCX too large: it unpacks to over 1 GB")
+        raise ReaderError(reasons.DOCX_TOO_LARGE)
 
 
 def _title(document: Any) -> str:
@@ -198,19 +207,17 @@ def read_docx(data: bytes) -> ParsedDocument:
     except MemoryError:
         raise
     except RecursionError:
-        raise ReaderError("damaged DOCX: its XML is nested too deeply") from None
+        raise ReaderError(reasons.DOCX_DAMAGED) from None
     except ValueError as exc:
         if "is not a Word file" in str(exc):
-            raise UnsupportedFile(
-                "unsupported Word file: macro-enabled documents and templates are not read"
-            ) from None
-        raise ReaderError(f"damaged DOCX: {short_reason(exc)}") from None
+            raise UnsupportedFile(reasons.DOCX_MACROS) from None
+        raise ReaderError(_damaged(exc)) from None
     except Exception as exc:  # python-docx, zipfile and lxml raise many types
-        raise ReaderError(f"damaged DOCX: {short_reason(exc)}") from None
+        raise ReaderError(_damaged(exc)) from None
 
     blocks = [(text, heading) for text, heading in blocks if text]
     if not blocks:
-        raise ReaderError("empty file")
+        raise ReaderError(reasons.EMPTY)
     if any(heading for _, heading in blocks):
         pieces = resplit_long(_group_by_headings(blocks))
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from .. import reasons
 from ..errors import ReaderError
 from ..types import ParsedDocument
 from ._textutil import clean_extracted, decode_text, sections_for_text
@@ -241,5 +242,5 @@ def read_html(data: bytes) -> ParsedDocument:
     """Read an HTML page held in ``data``."""
     text, title = html_to_text(decode_text(data, declared=declared_charset(data)))
     if not text:
-        raise ReaderError("empty file")
+        raise ReaderError(reasons.EMPTY)
     return ParsedDocument(kind="html", sections=sections_for_text(text), title=title)

@@ -11,7 +11,29 @@ from . import _pypdf_speed
 from ._textutil import clean_extracted, short_reason, strip_controls
 
 LIMIT_ELEMENTS = 1_000_000
-_NEEDS_CRYPTOGRAPHY = "encrypted PDF: decrypting it needs the 'cryptography' package"
+# Reasons shown to the user, one per way a PDF cannot be read: what happened, what to do.
+NEEDS_CRYPTO = (
+    "This PDF is encrypted in a way this installation of Folio cannot open. Reinstalling "
+    "Folio should fix it; if it does not, ask your IT team."
+)
+PASSWORD = (
+    "This PDF is protected by a password, so Folio cannot read it. Save a copy without the "
+    "password and add that instead."
+)
+DAMAGED = (
+    "This PDF is damaged and could not be read. Open it in a PDF viewer, save a fresh copy "
+    "and add that instead."
+)
+TOO_COMPLEX = (
+    "This PDF is too complex to read safely (it holds an unusually large number of parts). "
+    "Save a smaller copy, for example by printing it to PDF, and add that instead."
+)
+NO_PAGES = "This PDF has no pages, so there is nothing to read."
+NO_TEXT = (
+    "This PDF has no text that Folio can read: its pages look like scanned images, and Folio "
+    "cannot read text in images yet. A copy made with text recognition (OCR) can be added."
+)
+log = logging.getLogger("folio.ingest")
 # Producers' placeholders that are no title at all.
 _NO_TITLE = frozenset({"untitled", "(anonymous)", "anonymous", "untitled document", "title"})
 
@@ -63,20 +85,22 @@ def read_pdf(data: bytes) -> ParsedDocument:
     except MemoryError:
         raise
     except RecursionError:
-        raise ReaderError("damaged PDF: its objects are nested too deeply") from None
+        raise ReaderError(DAMAGED) from None
     except Exception as exc:  # pypdf raises many types (PdfReadError, ValueError, KeyError…)
         raise ReaderError(_damaged(exc)) from None
 
 
 def _damaged(exc: Exception) -> str:
+    """The user's reason for a PDF pypdf gave up on; pypdf's own words go to the log only."""
     from pypdf.errors import DependencyError, LimitReachedError
 
+    log.info("PDF not read: %s: %s", type(exc).__name__, short_reason(exc))
     if isinstance(exc, DependencyError):
         # pypdf needs the 'cryptography' package for AES; it may only notice while reading.
-        return _NEEDS_CRYPTOGRAPHY
+        return NEEDS_CRYPTO
     if isinstance(exc, LimitReachedError):
-        return f"PDF exceeds the reader's safety limits: {short_reason(exc)}"
-    return f"damaged PDF: {short_reason(exc)}"
+        return TOO_COMPLEX
+    return DAMAGED
 
 
 def _read_pdf(data: bytes) -> ParsedDocument:
@@ -90,14 +114,14 @@ def _read_pdf(data: bytes) -> ParsedDocument:
             # Many PDFs are encrypted only to set permissions and open with an empty password.
             result = reader.decrypt("")
         except DependencyError:
-            raise ReaderError(_NEEDS_CRYPTOGRAPHY) from None
+            raise ReaderError(NEEDS_CRYPTO) from None
         if result == PasswordType.NOT_DECRYPTED:
-            raise ReaderError("password required")
+            raise ReaderError(PASSWORD)
 
     pages = reader.pages
     total = len(pages)
     if total == 0:
-        raise ReaderError("empty PDF: it has no pages")
+        raise ReaderError(NO_PAGES)
 
     sections: list[Section] = []
     failed: list[int] = []
@@ -126,16 +150,19 @@ def _read_pdf(data: bytes) -> ParsedDocument:
     if len(failed) == total and first_error is not None:
         raise ReaderError(_damaged(first_error))
     if len(blank) + len(failed) == total:
-        raise ReaderError("no text layer on any page (scanned? OCR is not supported)")
+        raise ReaderError(NO_TEXT)
 
     warnings: list[str] = []
     if failed:
         warnings.append(
             f"{len(failed)} of {total} pages could not be read and were skipped "
-            f"(pages {_list_pages(failed)})"
+            f"(pages {_list_pages(failed)})."
         )
     if blank:
-        warnings.append(f"{len(blank)} of {total} pages have no text (scanned?)")
+        warnings.append(
+            f"{len(blank)} of {total} pages have no text (perhaps scanned images), so they "
+            "cannot be searched."
+        )
     return ParsedDocument(
         kind="pdf", sections=tuple(sections), title=_title(reader), warnings=tuple(warnings)
     )

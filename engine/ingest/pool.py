@@ -9,6 +9,7 @@ nothing to do (``hungry``), so the cores are busy without reading ever crowding 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import queue
 import threading
@@ -19,6 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from .. import reasons
 from ..types import ChunkSpan
 
 
@@ -83,7 +85,7 @@ def _worker_main(
             result.warnings = list(doc.warnings)
             result.chunks = chunk_sections(doc.sections, tokens, settings)
             if not result.chunks:
-                result.error = "no text found"
+                result.error = reasons.NO_TEXT
             else:
                 profile = profile_document(Path(task.path).name, doc)
                 result.profile = profile.to_json()
@@ -93,19 +95,22 @@ def _worker_main(
                         for h in chunk_contexts(doc.sections, result.chunks, profile, doc.kind)
                     ]
         except ReaderError as e:
-            result.error = str(e) or type(e).__name__
+            result.error = str(e) or reasons.UNREADABLE
         except MemoryError:
-            result.error = "too big to read: ran out of memory"
+            result.error = reasons.OUT_OF_MEMORY
             result.chunks = []
         except RecursionError:
-            result.error = "damaged file: structure nested too deeply"
-        except Exception as e:  # a reader bug must not stop the run
-            result.error = f"could not read: {type(e).__name__}: {e}"[:300]
+            result.error = reasons.NESTED
+        except Exception as e:  # a reader bug must not stop the run; its words go to the log
+            logging.getLogger("folio.ingest").warning(
+                "reader failed on %s: %s: %s", task.path, type(e).__name__, str(e)[:300]
+            )
+            result.error = reasons.UNREADABLE
         result.seconds = time.monotonic() - started
         try:
             conn.send(result)
         except MemoryError:
-            conn.send(ParseResult(task.key, task.path, error="too big to read: ran out of memory"))
+            conn.send(ParseResult(task.key, task.path, error=reasons.OUT_OF_MEMORY))
 
 
 def _cut(text: str, tokens: Any, limit: int) -> str:
@@ -214,7 +219,7 @@ class ParsePool:
                             try:
                                 w.conn.send(task)
                             except (OSError, BrokenPipeError):
-                                self._replace(w, "reader crashed")
+                                self._replace(w, reasons.CRASHED)
                 busy = [w for w in self._workers if w.task is not None]
                 if not busy:
                     time.sleep(0.01)
@@ -226,17 +231,20 @@ class ParsePool:
                             res: ParseResult = w.conn.recv()
                         except (EOFError, OSError):
                             code = w.proc.exitcode
-                            why = "reader crashed" if code != -9 else "reader was killed (memory?)"
+                            why = reasons.CRASHED if code != -9 else reasons.KILLED_MEMORY
                             self._replace(w, why)
                             continue
                         w.task = None
                         self.results.put(res)
                     elif time.monotonic() - w.started > self._time_limit:
-                        self._replace(w, f"timed out after {self._time_limit:g} s")
+                        self._replace(w, reasons.timed_out(self._time_limit))
         except Exception as exc:  # the pool is unusable: say so, never hang the indexer
+            logging.getLogger("folio.ingest").error(
+                "reader processes failed: %s: %s", type(exc).__name__, exc
+            )
             self.error = (
-                "Folio could not start its document reader processes "
-                f"({type(exc).__name__}: {exc}). Nothing was lost; try again, or restart Folio."
+                "Folio could not start its document readers. Nothing was lost; try again, or "
+                "restart Folio."
             )
         finally:
             for w in self._workers:

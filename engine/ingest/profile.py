@@ -338,3 +338,9 @@ def profile_document(file_name: str, doc: ParsedDocument) -> DocumentProfile:
         years=tuple(seen),
         quarters=tuple(qseen),
     )
+
+
+def document_label(path: str, profile_json: str) -> str:
+    """The text that stands for a whole document in the document index (embedded for routing):
+    its profile's label, else a readable form of its file name."""
+    return DocumentProfile.from_json(profile_json).label() or readable_file_name(path)

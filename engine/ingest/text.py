@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .. import reasons
 from ..errors import ReaderError
 from ..types import ParsedDocument, Section
 from ._textutil import (
@@ -61,7 +62,7 @@ def read_text(data: bytes, *, markdown: bool = False) -> ParsedDocument:
     """Read plain text or Markdown held in ``data``."""
     text = strip_controls(normalize_newlines(decode_text(data)))
     if not text.strip():
-        raise ReaderError("empty file")
+        raise ReaderError(reasons.EMPTY)
     if markdown:
         sections, title = markdown_sections(text)
         return ParsedDocument(kind="markdown", sections=sections, title=title[:300])

@@ -12,6 +12,7 @@ between steps, and ends it by force if it does not within a few seconds. Events:
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import queue
@@ -64,11 +65,14 @@ def _child(kind: str, spec: dict[str, Any], events: Any, stop: Any) -> None:
                 "cancelled": False,
             }
         )
-    except Exception as exc:  # a bug: report it, never crash silently
+    except Exception:  # a bug: report it, never crash silently
         emit(
             {
                 "type": "error",
-                "message": f"Tuning failed: {type(exc).__name__}: {exc}",
+                # The technical details stay in "detail" (the log); people get a sentence.
+                "message": "Tuning stopped because of an unexpected problem. Nothing else was "
+                "changed; try again, and if it keeps happening, send Folio's log to your IT "
+                "team.",
                 "detail": traceback.format_exc(),
                 "cancelled": False,
             }
@@ -168,6 +172,8 @@ class TuneJob:
             self.result = event["result"]
         elif event["type"] == "error":
             self.error = str(event["message"])
+            if event.get("detail"):  # what went wrong, for IT: the log, not the window
+                logging.getLogger("folio.tune").error("tuning failed:\n%s", event["detail"])
             self.cancelled = bool(event.get("cancelled"))
         return event["type"] in ("done", "error")
 

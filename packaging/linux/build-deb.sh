@@ -3,6 +3,9 @@
 # PATH, a desktop entry and icons. Usage: build-deb.sh VERSION BUNDLE_DIR OUT_DIR; prints the
 # path of the package.
 set -euo pipefail
+# The installed files are for every account on the computer, whatever umask the builder has
+# (Folio itself runs with a private one).
+umask 022
 version=$1 bundle=$2 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
 root_dir=$(cd "$here/../.." && pwd)

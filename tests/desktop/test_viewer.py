@@ -84,3 +84,79 @@ def test_text_source_opens_with_passage_selected(qtbot, library: Library, tmp_pa
     assert not viewer.open_button.isEnabled()
     assert viewer.open_externally() is False
     window.close()
+
+
+def _answer_dialog(qtbot, button_text: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Click ``button_text`` on the next modal dialog; returns the texts it showed."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seen: list[str] = []
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.extend([box.text(), box.informativeText()])
+        for b in box.buttons():
+            if b.text() == button_text:
+                b.click()
+                return
+        raise AssertionError(f"no button {button_text!r}: {[b.text() for b in box.buttons()]}")
+
+    QTimer.singleShot(0, click)
+    return seen
+
+
+def test_web_page_asks_before_the_browser(
+    qtbot, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An HTML document goes to the browser only after a warning that the browser may fetch
+    remote content; declining keeps it in Folio's own text view. Other documents open at once."""
+    from PySide6.QtGui import QDesktopServices
+
+    folder = tmp_path / "web"
+    folder.mkdir()
+    (folder / "canteen.html").write_text(
+        "<html><body><p>The canteen opens at eight.</p>"
+        '<img src="https://example.com/track.gif"></body></html>',
+        "utf-8",
+    )
+    (folder / "notes.md").write_text("The canteen closes at three.", "utf-8")
+    coll = library.create("Web")
+    coll.index([folder])
+    html_hit = coll.search("when does the canteen open", k=2)
+    coll.close()
+    opened: list[str] = []
+
+    def fake_open(url: object) -> bool:  # never start a real browser from a test
+        opened.append(url.toLocalFile())  # type: ignore[attr-defined]
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(fake_open))
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    viewer = window.viewer
+    page = next(h for h in html_hit if h.path.endswith(".html"))
+    with qtbot.waitSignal(viewer.shown, timeout=30_000):
+        viewer.show_passage("Web", page.path, page.page, page.start, page.end, page.text)
+    assert viewer.stack.currentWidget() is viewer.text_view
+    assert "canteen opens at eight" in viewer.text_view.toPlainText()
+
+    seen = _answer_dialog(qtbot, "Keep reading in Folio")
+    assert viewer.open_externally() is False
+    assert opened == []
+    assert "internet" in seen[0] and "canteen.html" in seen[0]
+
+    _answer_dialog(qtbot, "Open in browser")
+    assert viewer.open_externally() is True
+    assert opened == [page.path]
+
+    # A Markdown note opens without a question.
+    note = next(h for h in html_hit if h.path.endswith(".md"))
+    with qtbot.waitSignal(viewer.shown, timeout=30_000):
+        viewer.show_passage("Web", note.path, note.page, note.start, note.end, note.text)
+    assert viewer.open_externally() is True
+    assert opened == [page.path, note.path]
+    window.close()

@@ -222,7 +222,7 @@ class _NoModel(Generator):
     def prompt_tokens(self, messages):  # type: ignore[no-untyped-def]
         raise AssertionError("the model was used")
 
-    def _token_stream(self, tokens, stats):  # type: ignore[no-untyped-def]
+    def _token_stream(self, tokens, stats, cancel=None):  # type: ignore[no-untyped-def]
         raise AssertionError("the model was used")
 
 

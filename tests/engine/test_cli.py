@@ -59,7 +59,7 @@ def test_cli_end_to_end(tmp_path: Path, folder: Path) -> None:
     assert {Path(o["path"]).name for o in report["indexed"]} == {"leave.md", "expenses.txt"}
     reasons = {Path(o["path"]).name: o["reason"] for o in report["failed"]}
     assert set(reasons) == {"broken.pdf", "empty.txt"}
-    assert reasons["empty.txt"] == "empty file"
+    assert reasons["empty.txt"] == "The file is empty, so there is nothing to read."
     assert reasons["broken.pdf"]
 
     hits = json.loads(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine import CancelToken, Library, Progress
+from engine import CancelToken, Library, Progress, reasons
 from engine.ingest.pool import ParsePool, ParseTask
 
 
@@ -65,7 +65,8 @@ def test_parse_pool_times_out_a_slow_file_and_goes_on(tmp_path: Path, embedder) 
         results = {r.key: r for r in (pool.results.get(timeout=120) for _ in range(2))}
     finally:
         pool.close()
-    assert results[1].error == "timed out after 0.5 s"
+    assert results[1].error == reasons.timed_out(0.5)
+    assert results[1].error.startswith("Reading this file took longer than 0.5 seconds")
     assert not results[2].error and len(results[2].chunks) == 1
 
 
@@ -85,7 +86,7 @@ def test_reader_processes_that_cannot_start_give_an_error_not_a_hang(
     (folder / "a.md").write_text("# A\n\nSome text.", "utf-8")
     monkeypatch.setattr(pool._Worker, "__init__", broken)
     coll = library.create("Broken")
-    with pytest.raises(FolioError, match="could not start its document reader processes"):
+    with pytest.raises(FolioError, match="could not start its document readers"):
         coll.index([folder])
     coll.close()
 

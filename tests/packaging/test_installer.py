@@ -265,6 +265,23 @@ def test_sample_collection_answers_with_citations(app: Installed) -> None:
     _record(sample_index_s=round(sample_s, 1), first_answer_s=round(ask_s, 1))
 
 
+def test_installed_app_reads_secured_pdfs(app: Installed, tmp_path: Path) -> None:
+    """AES-encrypted PDFs with an empty password (what "secured" office PDFs are) are read by
+    the installed app: pypdf's crypto provider is inside the bundle."""
+    from tests.engine.test_readers import encrypt_pdf, make_pdf
+
+    folder = tmp_path / "secured"
+    folder.mkdir()
+    for algorithm in ("AES-128", "AES-256"):
+        data = encrypt_pdf(make_pdf([f"Secured {algorithm} text"]), "", "owner", algorithm)
+        (folder / f"{algorithm}.pdf").write_bytes(data)
+    out = app.run("folio", "index", str(folder), "--collection", "Secured", "--json")
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["failed"] == [], report["failed"]
+    assert sorted(Path(d["path"]).name for d in report["indexed"]) == ["AES-128.pdf", "AES-256.pdf"]
+
+
 def test_nothing_loaded_from_the_build_machine(app: Installed, tmp_path: Path) -> None:
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed")

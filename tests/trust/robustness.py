@@ -25,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import reasons
+
 REPO = Path(__file__).resolve().parents[2]
 PDF_ROOT = REPO.parent / "shared" / "corpus" / "pdfs"
 PDF_SUFFIXES = {".pdf", ".fuzz"}  # qpdf's fuzz cases are PDF bytes under another name
@@ -67,15 +69,15 @@ class Table:
 
     @property
     def crashes(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.error == "reader crashed"]
+        return [o for o in self.outcomes if o.error == reasons.CRASHED]
 
     @property
     def hangs(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.error.startswith("timed out after")]
+        return [o for o in self.outcomes if o.error.startswith(reasons.TIMED_OUT_START)]
 
     @property
     def memory_kills(self) -> list[Outcome]:
-        return [o for o in self.outcomes if "killed (memory" in o.error]
+        return [o for o in self.outcomes if o.error == reasons.KILLED_MEMORY]
 
     def failed_by_reason(self) -> Counter[str]:
         return Counter(reason_class(o.error) for o in self.outcomes if o.error)

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine import reasons
 from engine.errors import ReaderError
 from engine.ingest import SUPPORTED_KINDS
 from engine.ingest.docx import read_docx
@@ -28,6 +29,7 @@ from engine.ingest.html import read_html
 from engine.ingest.pdf import read_pdf
 from engine.ingest.sniff import sniff_stream
 from engine.ingest.text import read_text
+from engine.messages import problems
 from engine.types import ParsedDocument
 from tests.engine.test_readers import SAMPLE_HTML, _sample_docx, check_document, make_docx, make_pdf
 from tests.trust import robustness
@@ -72,6 +74,7 @@ def contract(reader: Reader, data: bytes, arm: Callable[[float], None]) -> None:
     except ReaderError as exc:
         reason = str(exc)
         assert reason and "\n" not in reason and "Traceback" not in reason, repr(reason)
+        assert problems(reason) == [], reason
         return
     except Hang:
         pytest.fail(f"reader still busy after {HANG_SECONDS} s on {len(data)} bytes")
@@ -228,10 +231,11 @@ def test_hostile_files_through_the_parse_pool(tmp_path: Path, seeds: dict[str, b
     assert table.tried == len(paths)
     assert not table.crashes and not table.hangs, table.render()
     errors = {Path(o.path).name: o.error for o in table.outcomes}
-    assert errors["fifo.txt"] == "cannot read: not a regular file"
-    assert errors["device.txt"] == "cannot read: not a regular file"
-    assert errors["empty.pdf"] == "empty file"
+    assert errors["fifo.txt"] == reasons.NOT_A_FILE
+    assert errors["device.txt"] == reasons.NOT_A_FILE
+    assert errors["empty.pdf"] == reasons.EMPTY
     assert errors["line.txt"] == "" and errors["many-pages.pdf"] == ""
+    assert {e: problems(e) for e in errors.values() if e and problems(e)} == {}
 
 
 # -- the corpus robustness run ----------------------------------------------------------------
@@ -258,4 +262,7 @@ def test_every_corpus_pdf_under_time_and_memory_limits() -> None:
     assert not table.hangs, [o.path for o in table.hangs]
     assert not table.memory_kills, [o.path for o in table.memory_kills]
     assert all(o.error.strip() or o.chunks for o in table.outcomes)  # indexed, or a reason
+    # Every reason is a sentence for people (engine/messages.py), whatever pypdf said.
+    unfit = {o.error: problems(o.error) for o in table.outcomes if o.error and problems(o.error)}
+    assert unfit == {}
     assert len(table.indexed) > len(paths) // 2

@@ -27,6 +27,7 @@ from engine import EngineConfig, Library
 from engine.errors import StorageError
 from engine.history import ChatStore
 from engine.index.ann import VectorIndex
+from engine.messages import problems
 from tests.trust.conftest import python_env, write_docs
 
 
@@ -142,12 +143,13 @@ def test_store_write_fault_during_indexing(fault: str, tmp_path: Path, embedder)
         uri = f"file:{coll.path / 'store.sqlite3'}?mode=ro"
         coll.store.db = sqlite3.connect(uri, uri=True, isolation_level=None)
         coll.store.db.row_factory = sqlite3.Row
-        expect = "readonly database"
+        expect = "it is read-only"
     with pytest.raises(StorageError) as err:
         coll.index([second])
     message = str(err.value)
     assert expect in message and "Everything saved before is kept" in message
     assert "Traceback" not in message
+    assert problems(message) == []
     coll.close()
 
     # Afterwards: consistent, nothing reported saved is lost.
@@ -247,11 +249,12 @@ def test_chat_history_write_fault(fault: str, tmp_path: Path) -> None:
         expect = "disk is full"
     else:
         store._db.execute("PRAGMA query_only=ON")
-        expect = "readonly database"
+        expect = "it is read-only"
     with pytest.raises(StorageError) as err:
         for i in range(3, 200):
             saved.append(store.add_turn(sid, f"q{i}", "a" * 2000, None, {"i": i}))
     assert expect in str(err.value) and "could not save the chat history" in str(err.value)
+    assert problems(str(err.value)) == []
     store.close()
     again = ChatStore(tmp_path / "home")
     ids = [t.id for t in again.turns(sid)]
@@ -312,7 +315,10 @@ def test_settings_save_fault(
     monkeypatch.setattr(Path, "write_text", failing)
     dialog.accept_and_apply()
     monkeypatch.undo()
-    assert f"Settings could not be saved: {exc.strerror}" == dialog.model_note.text()
+    note = dialog.model_note.text()
+    assert note.startswith("The settings could not be saved because ")
+    assert ("disk is full" if exc.errno == errno.ENOSPC else "read-only") in note
+    assert problems(note) == []
     assert dialog.result() == 0  # still open: the user can retry
     assert settings_path(lib.home).read_bytes() == before  # the old settings are intact
     assert load_settings(lib.home).k == 4

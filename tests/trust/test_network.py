@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -139,15 +138,40 @@ def test_every_entry_point_switches_hugging_face_libraries_offline(module: str) 
     assert data["offline_mode"] is True
 
 
-def test_a_user_choice_is_respected_but_defaults_are_offline(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from engine.offline import go_offline
+INHERITED = """
+import json, os
+import {module}
+import huggingface_hub.constants as hub
+import transformers.utils.hub as tf_hub
+print(json.dumps({{
+    "env": {{k: os.environ.get(k) for k in {keys!r}}},
+    "hub_offline": hub.HF_HUB_OFFLINE,
+    "offline_mode": hub.is_offline_mode(),
+    "transformers_offline": tf_hub.is_offline_mode(),
+    "tokenizers_parallelism": os.environ.get("TOKENIZERS_PARALLELISM"),
+}}))
+"""
 
-    for key in OFFLINE_SWITCHES:
-        monkeypatch.delenv(key, raising=False)
-    go_offline()
-    assert all(os.environ[k] == v for k, v in OFFLINE_SWITCHES.items())
+
+@pytest.mark.parametrize("module", ["engine", "engine.cli", "desktop.app"])
+def test_inherited_switches_turned_off_change_nothing(module: str) -> None:
+    """A shell or login script that exports HF_HUB_OFFLINE=0 (and friends) does not turn the
+    hub back on: the switches are forced in a fresh process, not defaulted. A setting that is
+    not about the network (tokenizers' threads) stays the user's."""
+    code = INHERITED.format(module=module, keys=sorted(OFFLINE_SWITCHES))
+    env = {k: v for k, v in python_env().items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env.update({key: "0" for key in OFFLINE_SWITCHES})
+    env["TOKENIZERS_PARALLELISM"] = "true"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["env"] == OFFLINE_SWITCHES
+    assert data["hub_offline"] is True
+    assert data["offline_mode"] is True
+    assert data["transformers_offline"] is True
+    assert data["tokenizers_parallelism"] == "true"
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QDesktopServices
 
-from engine import EngineConfig, Library
+from engine import EngineConfig, Library, reasons
 from engine.index.scan import NOT_ALLOWED
 from tests.trust.conftest import write_docs
 
@@ -78,7 +78,7 @@ def test_link_loops_are_walked_once(lib: Library, tmp_path: Path) -> None:
         report = coll.index([folder])
         assert sorted(Path(o.path).name for o in report.indexed) == ["a.md", "b.md"]
         assert {Path(o.path).name: o.reason for o in report.failed} == {
-            "dangling.md": "broken link"
+            "dangling.md": reasons.BROKEN_LINK
         }
 
 
@@ -124,7 +124,10 @@ def test_unreadable_folder_and_file_are_per_file_errors(
         private.chmod(0o644)
     assert [Path(o.path).name for o in report.indexed] == ["ok.md"]
     failed = {Path(o.path).name: o.reason for o in report.failed}
-    assert failed == {"locked": NOT_ALLOWED, "private.md": "cannot read: Permission denied"}
+    assert failed == {
+        "locked": NOT_ALLOWED,
+        "private.md": reasons.NO_PERMISSION,
+    }
 
 
 def test_files_vanishing_mid_index_are_per_file_errors(
@@ -151,8 +154,8 @@ def test_files_vanishing_mid_index_are_per_file_errors(
         report = coll.index([folder])
         assert sorted(Path(o.path).name for o in report.indexed) == ["f0.md", "f2.md", "f4.md"]
         assert {Path(o.path).name: o.reason for o in report.failed} == {
-            "f1.md": "file vanished while indexing",
-            "f3.md": "file vanished while indexing",
+            "f1.md": reasons.VANISHED,
+            "f3.md": reasons.VANISHED,
         }
         # The next run (file still gone) is clean: nothing half-indexed remains.
         monkeypatch.undo()

@@ -1,0 +1,115 @@
+"""One copy of a model: the chat and Compare share the loaded model when it is the same file.
+
+``LoadedModel`` holds at most one llama.cpp model for the whole window and is used only on the
+model executor's thread. Asking for the model already loaded (same file, same context size,
+threads and GPU layers) returns it; asking for another one first checks that it fits in the
+memory that is free once the current one is unloaded, tells the user what is unloaded for what,
+then unloads and loads. Holders of the old model (the chat's sessions) are told to let go of it
+so its memory is really freed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine.errors import ModelError
+from engine.generate import GenSettings, default_model_path, load_generator
+from engine.generate.base import Generator
+
+log = logging.getLogger("folio.desktop")
+
+# Besides the file's weights: the context (KV cache), buffers and the runtime.
+OVERHEAD = 1.25
+RESERVE = 512 * 1024 * 1024  # left to the rest of the computer
+
+
+def _key(path: Path, settings: GenSettings) -> tuple[str, int, int, int]:
+    return (str(path), settings.n_ctx, settings.threads or 0, settings.gpu_layers)
+
+
+def available_memory() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def _gib(n: float) -> str:
+    return f"{n / 1024**3:.1f} GB"
+
+
+class LoadedModel:
+    """The one loaded model of the window (use on the model executor's thread only)."""
+
+    def __init__(self) -> None:
+        self.generator: Generator | None = None
+        self._key: tuple[str, int, int, int] | None = None
+        self.loads = 0  # how many times a model file was loaded (for tests and the log)
+        self._on_unload: list[Callable[[], None]] = []
+
+    def on_unload(self, callback: Callable[[], None]) -> None:
+        """``callback`` drops every reference to the current model (called before unloading)."""
+        self._on_unload.append(callback)
+
+    def get(
+        self,
+        path: str | None,
+        settings: GenSettings,
+        tell: Callable[[str], None] = lambda _m: None,
+        adapters: Sequence[tuple[Path, float]] = (),
+    ) -> Generator:
+        """The model at ``path`` (None or "": the bundled default), loaded once and shared."""
+        file = Path(path).expanduser().resolve() if path else default_model_path()
+        key = _key(file, settings)
+        if self.generator is not None and self._key == key:
+            self.generator.settings = settings  # temperature, answer length: per question
+            return self.generator
+        self._check_memory(file, settings)
+        if self.generator is not None:
+            tell(
+                f"Unloading {self.generator.name} to load {file.name}: Folio keeps one model "
+                "in memory at a time."
+            )
+            self.unload()
+        else:
+            tell("Loading the model…")
+        self.generator = load_generator(file, settings, adapters)
+        self._key = key
+        self.loads += 1
+        log.info("model loaded: %s (load %d)", file.name, self.loads)
+        return self.generator
+
+    def _check_memory(self, file: Path, settings: GenSettings) -> None:
+        """Refuse a model that cannot fit once the current one is unloaded."""
+        try:
+            size = file.stat().st_size
+        except OSError:
+            raise ModelError(f"The model file {file.name} cannot be found any more.") from None
+        current = 0
+        if self.generator is not None:
+            try:
+                current = Path(self.generator.path).stat().st_size
+            except OSError:
+                current = 0
+        need = size * OVERHEAD + settings.n_ctx * 64 * 1024  # weights + a rough KV cache
+        free = available_memory() + current * OVERHEAD - RESERVE
+        if need > free:
+            keep = f" {self.generator.name} stays loaded." if self.generator is not None else ""
+            raise ModelError(
+                f"There is not enough free memory to load {file.name}: it needs about "
+                f"{_gib(need)} and about {_gib(max(0.0, free))} is free.{keep} Close other "
+                "programs, or choose a smaller model or a smaller context size in Models and "
+                "settings."
+            )
+
+    def unload(self) -> None:
+        """Free the loaded model (its holders are told to let go first)."""
+        if self.generator is None:
+            return
+        for callback in self._on_unload:
+            callback()
+        old, self.generator, self._key = self.generator, None, None
+        close = getattr(old, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,30 @@
+"""The soak run, short: the window indexes a folder while a writer process changes files in it
+every few seconds and questions are asked; every change shows in search, nothing fails, and
+threads and open files do not pile up. `folio bench soak --minutes 60` is the long run."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.soak import soak
+
+
+@pytest.mark.slow
+def test_short_soak(qapp) -> None:  # type: ignore[no-untyped-def]
+    result = soak(
+        minutes=1.5, write_every=3.0, ask_every=20.0, sample_every=10.0, change_limit=45.0,
+        threads=1,
+    )  # fmt: skip
+    s = result["summary"]
+    print("\n", s)
+    assert s["errors"] == 0, result["errors"]
+    assert s["changes_missed"] == 0, result["missed"]
+    assert s["changes_checked"] >= 15
+    # 10 s is the target on an idle machine; shared CI cores get some slack here.
+    assert s["change_to_searchable_s_max"] <= 30, s
+    assert s["questions_answered"] >= 1
+    # After warm-up (model loaded, collection open) the counts stay where they are.
+    warm, end = s["threads_after_warmup_end"]
+    assert end <= warm + 2, result["samples"]
+    f_warm, f_end = s["open_files_after_warmup_end"]
+    assert f_end <= f_warm + 4, result["samples"]
