@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .budget import Turn
 from .errors import FolioError, StorageError
+from .index.lock import lock_file, unlock_file
 from .messages import storage_cause, what_to_do
 from .prompts import ChatMessage, Segment
 
@@ -102,6 +103,26 @@ def _saving() -> Iterator[None]:
         ) from exc
 
 
+@contextmanager
+def _setting_up(home: Path) -> Iterator[None]:
+    """An OS lock on ``chats.sqlite3.setup`` beside the chat file, held while a connection
+    checks and migrates the schema (across threads and processes)."""
+    with open(home / "chats.sqlite3.setup", "a") as f:
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                lock_file(f)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise sqlite3.OperationalError("chat history set-up lock timed out") from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            unlock_file(f)
+
+
 class ChatStore:
     """Thread-safe; every write is one transaction, so a crash loses at most the turn in flight."""
 
@@ -109,10 +130,18 @@ class ChatStore:
         home.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(home / "chats.sqlite3", check_same_thread=False)
+            # The window and a collection operation (a rename, say) may each have the file
+            # open: a writer waits for the other's transaction rather than failing at once.
+            self._db = sqlite3.connect(
+                home / "chats.sqlite3", check_same_thread=False, timeout=30.0
+            )
             self._db.row_factory = sqlite3.Row
-            with self._lock, self._db:
-                self._db.execute("PRAGMA journal_mode=WAL")
+            # One connection at a time sets the file up: two that both read version 0 would
+            # both create the tables (the window and a rename each open the file).
+            with self._lock, _setting_up(home), self._db:
+                # Switching the journal needs the file to itself: only when it is not WAL yet.
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA foreign_keys=ON")
                 # A deleted chat's text is overwritten in the file, not only unlinked.
                 self._db.execute("PRAGMA secure_delete=ON")

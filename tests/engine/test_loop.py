@@ -60,7 +60,7 @@ class _Scripted(Generator):
     def prompt_tokens(self, messages):  # type: ignore[no-untyped-def]
         return [0]
 
-    def _token_stream(self, tokens, stats):  # type: ignore[no-untyped-def]
+    def _token_stream(self, tokens, stats, cancel=None):  # type: ignore[no-untyped-def]
         for w in self.words:
             yield self.ids.setdefault(w, len(self.ids) + 1), w.encode()
         yield None, b""

@@ -107,13 +107,13 @@ def test_injected_text_stays_inside_the_fence(model: Generator) -> None:
 def test_presets_are_editable_and_stored(tmp_path: Path) -> None:
     home = tmp_path / "home"
     names = [p.name for p in load_presets(home)]
-    assert names == ["answer", "summarise", "extract"]
+    assert names == ["answer", "quotes", "summarise", "extract"]
     save_preset(home, Preset("legal", "Legal tone", "Answer formally, citing sources like [1]."))
     save_preset(home, Preset("answer", "Answer with citations", "Answer in one sentence [1]."))
     presets = {p.name: p for p in load_presets(home)}
     assert presets["legal"].instruction.startswith("Answer formally")
     assert presets["answer"].instruction == "Answer in one sentence [1]."
     assert presets["answer"].builtin
-    assert get_preset(home, "summarise") == BUILTIN_PRESETS[1]
+    assert get_preset(home, "summarise") == BUILTIN_PRESETS[2]
     with pytest.raises(FolioError, match="no prompt preset called 'nope'"):
         get_preset(home, "nope")
