@@ -139,6 +139,8 @@ class MainWindow(QMainWindow):
         self.reembed_label.hide()
         self.reembed_button.hide()
         self._reembed_name = ""
+        self._reembed_waiting = False  # pressed while indexing ran: starts when it ends
+        self._reembed_op: Operation | None = None
 
         self.settings = load_settings(library.home)
         self.loaded_model = LoadedModel()  # one loaded model, shared by chat and Compare
@@ -497,6 +499,9 @@ class MainWindow(QMainWindow):
             self._start_next_index()
 
     def _start_next_index(self) -> None:
+        waiting = self._reembed_waiting and self._current_op is None
+        if waiting and self.reembed_now() is not None:
+            return
         if not self._index_queue:
             return
         name, paths = self._index_queue.pop(0)
@@ -533,6 +538,9 @@ class MainWindow(QMainWindow):
 
     def cancel_indexing(self) -> None:
         self._index_queue.clear()
+        if self._reembed_waiting:
+            self._reembed_waiting = False
+            self.reembed_button.setEnabled(True)
         if self._current_op is not None:
             self._current_op.cancel.cancel()
 
@@ -764,6 +772,8 @@ class MainWindow(QMainWindow):
 
     def offer_reembed(self, need: ReembedNeeded) -> None:
         """Say why the collection cannot be searched and offer to re-embed it."""
+        if self._current_op is not None and self._current_op is self._reembed_op:
+            return  # already being re-embedded (a question asked meanwhile says the same)
         self._reembed_name = need.collection
         self.reembed_label.setText(str(need))
         self.reembed_label.show()
@@ -774,12 +784,17 @@ class MainWindow(QMainWindow):
         """Re-embed the offered collection with the current model, with progress and Cancel."""
         name = self._reembed_name
         if not name:
+            self._reembed_waiting = False
             return None
         if self._current_op is not None:
+            # One job at a time: the re-embedding starts as soon as this one has finished.
+            self._reembed_waiting = True
+            self.reembed_button.setEnabled(False)
             self.status_label.setText(
-                "Folio is indexing right now; press Re-embed now again when it has finished."
+                f"Re-embedding '{name}' starts as soon as the current indexing has finished."
             )
             return None
+        self._reembed_waiting = False
         library = self.library
         started = time.monotonic()
 
@@ -825,6 +840,7 @@ class MainWindow(QMainWindow):
         op.succeeded.connect(done)
         op.failed.connect(failed)
         self._current_op = op  # Cancel stops it; indexing waits its turn
+        self._reembed_op = op
         self.reembed_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.show()

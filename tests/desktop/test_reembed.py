@@ -51,7 +51,12 @@ def test_mismatch_offers_reembed_now_with_estimate_and_progress(
     assert problems(text) == [] and problems(window.chat.notice.text()) == []
     assert "0123456789abcdef" not in text + window.chat.notice.text()  # no fingerprints
 
+    # Pressed while a re-scan of the folder runs: it waits its turn instead of asking again.
+    qtbot.waitUntil(lambda: window._current_op is None and not window._index_queue, timeout=60_000)
+    window.queue_index("Office")
     window.reembed_button.click()
+    assert "starts as soon as the current indexing has finished" in window.status_label.text()
+    assert not window.reembed_button.isEnabled()
     qtbot.waitUntil(lambda: "can be searched again" in window.status_label.text(), timeout=120_000)
     assert window.status_label.text() == (
         f"'Office' can be searched again: {chunks} passages re-embedded."
