@@ -268,6 +268,7 @@ class ChatPanel(QWidget):
                         preset=settings.preset,
                         edge_ordering=settings.edge_ordering,
                         exhaustive=exhaustive,
+                        quote_pick="model" if settings.quote_model_picks else "scores",
                     ),
                     cancel=op.cancel,
                     on_evidence=lambda ev: op.progress.emit(("evidence", ev)),

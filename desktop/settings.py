@@ -29,7 +29,8 @@ class Settings:
     temperature: float = 0.0  # greedy: the same question gets the same answer
     max_answer_tokens: int = 384
     k: int = 6
-    preset: str = "answer"
+    preset: str = "auto"  # quotes for models under 1B parameters, a written answer otherwise
+    quote_model_picks: bool = False  # with quotes: the model chooses the sentences by number
     ttft_cap_s: float = 0.0  # 0 = no cap
     edge_ordering: bool = True
     adapter: str = ""  # a GGUF LoRA adapter for chat ("" = none); its base adapters come too

@@ -84,6 +84,9 @@ class SettingsDialog(QDialog):
         self.ttft.setSpecialValueText("no cap")
         self.ttft.setSuffix(" s")
         self.edge = QCheckBox("Put the strongest sources first and last (lost-in-the-middle)")
+        self.quote_picks = QCheckBox(
+            "With quotes, let the model choose the sentences (it answers with their numbers)"
+        )
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
@@ -98,6 +101,7 @@ class SettingsDialog(QDialog):
         form.addRow("Longest answer (tokens)", self.max_tokens)
         form.addRow("Passages per question (k)", self.k)
         form.addRow("Prompt preset", self.preset)
+        form.addRow("", self.quote_picks)
         form.addRow("Time to first token cap", self.ttft)
         form.addRow("", self.edge)
         buttons = QDialogButtonBox(
@@ -122,6 +126,7 @@ class SettingsDialog(QDialog):
         self.preset.setCurrentIndex(max(0, i))
         self.ttft.setValue(s.ttft_cap_s)
         self.edge.setChecked(s.edge_ordering)
+        self.quote_picks.setChecked(s.quote_model_picks)
 
     def refresh_models(self) -> Operation:
         home = self.library.home
@@ -173,9 +178,10 @@ class SettingsDialog(QDialog):
             temperature=round(self.temperature.value(), 3),
             max_answer_tokens=self.max_tokens.value(),
             k=self.k.value(),
-            preset=str(self.preset.currentData() or "answer"),
+            preset=str(self.preset.currentData() or "auto"),
             ttft_cap_s=round(self.ttft.value(), 3),
             edge_ordering=self.edge.isChecked(),
+            quote_model_picks=self.quote_picks.isChecked(),
         )
 
     def accept_and_apply(self) -> None:

@@ -2,7 +2,8 @@
 
 On the Paul Graham essays, the COVID-QA papers and two 10-Q filings (Apple's and Microsoft's
 2023 Q3), each question is asked twice with the same retrieval: with the "quotes" preset and
-with the written "answer" preset, with the default model. Two figures per set and preset:
+with the written "answer" preset, with the default model; the quotes are chosen once by the
+retriever's scores and once by the model picking sentence numbers. Two figures per set and preset:
 
 - answer contains gold: the answer holds at least half of the gold answer's content words
   (Paul Graham, COVID-QA), or one of the gold answer's figures (10-Q);
@@ -48,7 +49,9 @@ def _contains_gold(q: dict[str, str], text: str) -> bool:
     return coverage(q["answer"], text) >= 0.5
 
 
-def _run(session: Any, questions: list[dict[str, str]], preset: str) -> dict[str, Any]:
+def _run(
+    session: Any, questions: list[dict[str, str]], preset: str, pick: str = "scores"
+) -> dict[str, Any]:
     from .chat import AskOptions
 
     gold = cited_right = 0
@@ -57,7 +60,8 @@ def _run(session: Any, questions: list[dict[str, str]], preset: str) -> dict[str
         session.history.clear()
         session.generator.reset_cache()
         t0 = time.perf_counter()
-        a = session.ask(q["question"], AskOptions(k=6, preset=preset, exhaustive=False))
+        opts = AskOptions(k=6, preset=preset, exhaustive=False, quote_pick=pick)
+        a = session.ask(q["question"], opts)
         seconds += time.perf_counter() - t0
         gold += _contains_gold(q, a.text)
         docs = {Path(c.path).name for c in a.citations}
@@ -97,6 +101,7 @@ def bench_quotes(n_questions: int = 15, model: str | None = None) -> dict[str, A
         result["sets"][name] = {
             "questions": len(questions),
             "quotes": _run(session, questions, "quotes"),
+            "quotes_model_picks": _run(session, questions, "quotes", pick="model"),
             "free_text": _run(session, questions, "answer"),
         }
         coll.close()
@@ -112,7 +117,7 @@ def table(result: dict[str, Any]) -> str:
         "|---|---:|---|---:|---:|---:|",
     ]
     for name, r in result["sets"].items():
-        for preset in ("quotes", "free_text"):
+        for preset in ("quotes", "quotes_model_picks", "free_text"):
             x = r[preset]
             lines.append(
                 f"| {name} | {r['questions']} | {preset.replace('_', ' ')} | "

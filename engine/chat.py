@@ -33,10 +33,17 @@ from .prompts import (
 from .quotes import (
     AUTO,
     MODEL_SUMMARY_LABEL,
+    PICK_INSTRUCTION,
+    PICK_SHORTLIST,
     QUOTES,
+    Quote,
+    chosen_numbers,
+    in_source_order,
+    numbered_sentences,
     pick_quotes,
     preset_for,
     quote_text,
+    rank_sentences,
     small_model_notice,
 )
 from .types import DocumentGroup, Hit
@@ -58,6 +65,7 @@ class AskOptions:
     max_answer_tokens: int | None = None  # None: the generator's setting
     retrieval: bool = True  # False: chat with the model alone, no documents
     quote_summary: bool = False  # quotes preset: add one line by the model, labelled as such
+    quote_pick: str = "scores"  # quotes preset: "scores" (retrieval) or "model" (it picks numbers)
 
 
 @dataclass
@@ -362,12 +370,27 @@ class ChatSession:
         )
         if on_evidence is not None:
             on_evidence(Evidence(question, "answer", hits, [], plan, retrieval_ms))
-        quotes = pick_quotes(question, plan.included, self._similarity)
+        notices: list[str] = []
+        stats = GenerationStats()
+        stop = "none"
+        used_model = False
+        if opts.quote_pick == "model" and (cancel is None or not cancel.cancelled):
+            shortlist = rank_sentences(question, plan.included, self._similarity)[:PICK_SHORTLIST]
+            picked, stats = self._model_picks(question, shortlist, cancel)
+            stop = stats.stop
+            used_model = bool(shortlist)
+            quotes = in_source_order(picked)
+            if shortlist and not quotes:
+                notices.append(
+                    "The model picked no sentence by number, so the quotes are the sentences "
+                    "closest to the question."
+                )
+                quotes = pick_quotes(question, plan.included, self._similarity)
+        else:
+            quotes = pick_quotes(question, plan.included, self._similarity)
         text = quote_text(quotes)
         if on_token is not None and text:
             on_token(text)
-        stats = GenerationStats()
-        stop = "none"
         if opts.quote_summary and quotes and (cancel is None or not cancel.cancelled):
             line, stats = self._quote_summary(question, text, cancel)
             stop = stats.stop
@@ -377,7 +400,6 @@ class ChatSession:
                 if on_token is not None:
                     on_token(summary)
         cited = cite(text, plan.included, self._similarity)
-        notices: list[str] = []
         if not quotes:
             notices.append("No sentence in the documents answers this question.")
         return Answer(
@@ -393,12 +415,34 @@ class ChatSession:
             notices=notices,
             retrieval_ms=retrieval_ms,
             stats=stats,
-            model=gen.name if opts.quote_summary else "",
+            model=gen.name if opts.quote_summary or used_model else "",
             plan=plan,
             dropped_markers=cited.dropped_markers,
             raw_text=text,
             sentences=cited.sentences,
         )
+
+    def _model_picks(
+        self, question: str, shortlist: list[Quote], cancel: CancelToken | None
+    ) -> tuple[list[Quote], GenerationStats]:
+        """The model chooses among the numbered best sentences; only its numbers are used."""
+        if not shortlist:
+            return [], GenerationStats()
+        gen = self.generator
+        prompt = ChatMessage(
+            "user",
+            (
+                Segment("Numbered sentences from the documents:\n"),
+                Segment(defuse(numbered_sentences(shortlist)), False),
+                Segment("\n\nQuestion: "),
+                Segment(defuse(question), False),
+                Segment(f"\n\n{PICK_INSTRUCTION}"),
+            ),
+        )
+        generation = gen.generate(gen.prompt_tokens([prompt]), cancel, max_tokens=16)
+        generation.run()
+        numbers = chosen_numbers(generation.text, len(shortlist))
+        return [shortlist[n - 1] for n in numbers], generation.stats
 
     def _quote_summary(
         self, question: str, quotes: str, cancel: CancelToken | None

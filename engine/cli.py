@@ -550,6 +550,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         exhaustive=True if args.all else None,
         summarise_each=args.summaries,
         quote_summary=args.quote_summary,
+        quote_pick=args.quote_pick,
     )
     stream = not args.json
     if stream:
@@ -763,6 +764,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="quote_summary",
         action="store_true",
         help="with quotes: add one line by the model, labelled as the model's",
+    )
+    a.add_argument(
+        "--quote-pick",
+        dest="quote_pick",
+        choices=["scores", "model"],
+        default="scores",
+        help="with quotes: sentences chosen by retrieval scores, or by the model picking "
+        "their numbers",
     )
     a.add_argument("--k", type=int, default=6, help="passages to retrieve")
     a.add_argument("--session", type=int, help="continue this chat (see its session_id)")

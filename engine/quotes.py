@@ -4,7 +4,8 @@ A small model (under about a billion parameters) writes fluent sentences that it
 not back. With the "Answer with quotes" preset, the answer is instead made of sentences copied
 from the retrieved passages, each with its citation: nothing in it is the model's own words.
 Sentences are chosen by how close they are to the question (MiniLM similarity and shared words)
-and by the rank of their passage.
+and by the rank of their passage; where the person asks for it, the model then picks among the
+best of them by number, so its choice can only ever be a sentence of the sources.
 """
 
 from __future__ import annotations
@@ -52,15 +53,15 @@ class Quote:
     number: int  # the source's [n]
     text: str
     score: float
+    order: int = 0  # where it stands in the sources: source by source, then in the text
 
 
-def pick_quotes(
+def rank_sentences(
     question: str,
     sources: Sequence[IncludedSource],
     similarity: Similarity | None = None,
-    limit: int = 3,
 ) -> list[Quote]:
-    """The sentences of the sources that best answer the question, in source order."""
+    """Every quotable sentence of the sources, best answer to the question first."""
     candidates: list[tuple[int, int, str]] = []  # source rank, number, sentence
     for s in sources:
         for piece in _SENTENCE.split(s.text):
@@ -77,16 +78,63 @@ def pick_quotes(
     )
     asked = content_words(question)
     scored: list[Quote] = []
-    for (rank, number, sent), sim in zip(candidates, sims, strict=True):
+    for order, ((rank, number, sent), sim) in enumerate(zip(candidates, sims, strict=True)):
         words = len(asked & content_words(sent)) / len(asked) if asked else 0.0
         # Meaning first, shared words next, and a little for the passage's retrieval rank.
         score = float(sim) + 0.5 * words + 0.05 / rank
-        scored.append(Quote(number, sent, score))
-    best = sorted(scored, key=lambda q: -q.score)[:limit]
+        scored.append(Quote(number, sent, score, order))
+    # Stable: equal scores keep source order.
+    return sorted(scored, key=lambda q: -q.score)
+
+
+def pick_quotes(
+    question: str,
+    sources: Sequence[IncludedSource],
+    similarity: Similarity | None = None,
+    limit: int = 3,
+) -> list[Quote]:
+    """The sentences of the sources that best answer the question, in source order."""
+    ranked = rank_sentences(question, sources, similarity)
+    best = ranked[:limit]
     if best:  # keep only quotes nearly as good as the best one
         best = [q for q in best if q.score >= best[0].score * 0.75]
-    order = {id(q): i for i, q in enumerate(scored)}
-    return sorted(best, key=lambda q: order[id(q)])
+    return in_source_order(best)
+
+
+def in_source_order(quotes: Sequence[Quote]) -> list[Quote]:
+    return sorted(quotes, key=lambda q: q.order)
+
+
+# How many of the best sentences the model chooses among when it picks the quotes.
+PICK_SHORTLIST = 8
+# The question put to the model when it picks the quotes: it answers with numbers only.
+PICK_INSTRUCTION = (
+    "Which of the numbered sentences answer the question? Reply with the numbers of the "
+    "sentences that answer it, best first, separated by commas, and nothing else."
+)
+
+
+def numbered_sentences(quotes: Sequence[Quote]) -> str:
+    return "\n".join(f"{i}. {q.text}" for i, q in enumerate(quotes, 1))
+
+
+def chosen_numbers(reply: str, count: int, limit: int = 3) -> list[int]:
+    """The sentence numbers (1..count) in the model's reply, in its order, without repeats.
+
+    Only the reply's leading run of numbers counts: a reply that goes on to write sentences
+    contributes nothing after its first word that is not a number."""
+    picked: list[int] = []
+    for token in re.split(r"[\s,;.:&]+|\band\b", reply.strip()):
+        if not token:
+            continue
+        if not token.isdigit():
+            break
+        n = int(token)
+        if 1 <= n <= count and n not in picked:
+            picked.append(n)
+        if len(picked) == limit:
+            break
+    return picked
 
 
 def quote_text(quotes: Sequence[Quote]) -> str:

@@ -40,6 +40,7 @@ def test_ask_shows_evidence_then_streams_answer_with_chips(
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    window.settings.preset = "answer"  # a written answer, streamed token by token
 
     chat = window.chat
     chat.question.setText("How many days of annual leave do staff get?")
@@ -73,6 +74,7 @@ def test_stop_ends_a_running_answer(qtbot, library: Library, tmp_path: Path) -> 
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    window.settings.preset = "answer"  # the model writes, and Stop ends it
     chat = window.chat
     chat.question.setText("Write a very long essay about every rule in the handbook.")
     chat.answer_started.connect(chat.stop_button.click)
@@ -143,4 +145,43 @@ def test_true_and_false_sentence_get_their_own_marks_and_the_chip_the_worst(
     assert Path(listed.documents[0].group.path).name == "leave.md"
     assert not chat.show_all_button.isVisibleTo(chat)
     coll.close()
+    window.close()
+
+
+def test_window_answers_a_small_model_with_quotes_by_default_and_says_so(
+    qtbot, library: Library, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    make_collection(library, tmp_path)
+    window = MainWindow(library)  # a fresh home: the settings are the defaults
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    assert window.settings.preset == "auto"
+    chat = window.chat
+    chat.question.setText("How many days of annual leave do full-time staff get?")
+    with qtbot.waitSignal(chat.answer_finished, timeout=120_000) as blocker:
+        chat.ask_button.click()
+    answer: Answer = blocker.args[0]
+    assert answer.preset == "quotes" and answer.stats.answer_tokens == 0
+    first = answer.text.splitlines()[0]
+    assert first == "“Full-time staff get 25 days of annual leave per year.” [1]"
+    shown = chat.answer.toPlainText()
+    assert "Full-time staff get 25 days of annual leave per year." in shown
+    assert next(m for m, _ in marks_in(chat.answer.document())) == "✓"
+    assert chat.notice.text().startswith(
+        "Answered with quotes from your documents: the model is small (135 million parameters)"
+    )
+    # Asked to, the model picks the sentences by number: still only the sources' sentences.
+    window.settings.quote_model_picks = True
+    chat.question.setText("Who issues parking permits?")
+    with qtbot.waitSignal(chat.answer_finished, timeout=120_000) as picked:
+        chat.ask_button.click()
+    answer = picked.args[0]
+    assert answer.preset == "quotes" and answer.stats.answer_tokens > 0  # the model was asked
+    sources = {s.number: " ".join(s.text.split()) for s in answer.included}
+    lines = answer.text.splitlines()
+    assert lines and "Parking permits are issued by the facilities office" in answer.text
+    for line in lines:
+        quote, marker = line.rsplit(" ", 1)
+        assert quote.strip("“”") in sources[int(marker.strip("[]"))]
     window.close()

@@ -18,7 +18,7 @@ def test_history_survives_restart_and_exports(qtbot, library: Library, tmp_path:
     coll = library.create("Office")
     coll.index([folder])
     coll.close()
-    short = Settings(max_answer_tokens=48, temperature=0.0)
+    short = Settings(max_answer_tokens=48, temperature=0.0, preset="answer")  # written
 
     first = MainWindow(library)
     qtbot.addWidget(first)

@@ -90,6 +90,7 @@ def test_stop_in_the_window_while_a_long_prompt_is_read(qtbot, library: Library,
     window = MainWindow(library)
     qtbot.addWidget(window)
     window.settings.threads = 1
+    window.settings.preset = "answer"  # the model writes: its prompt is read before it starts
     window.settings.k = 16  # a long prompt: sixteen passages
     window.settings.n_ctx = 4096
     qtbot.waitUntil(lambda: window.current_collection() == "Reports", timeout=30_000)
