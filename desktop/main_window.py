@@ -552,6 +552,13 @@ class MainWindow(QMainWindow):
                 return
             self._pending_files[name] = {Path(f).name for f in files}
             if self.current_collection() is None:  # a first drop: show its collection now
+                blocked = self.collections.blockSignals(True)
+                self.collections.addItem(name)
+                self.collections.setCurrentRow(self.collections.count() - 1)
+                self.collections.blockSignals(blocked)
+                self.welcome.hide()
+                self.sample_button.hide()
+                self._add_pending_rows(name)  # at once, not after the list is read back
                 self._pending_select = name
                 self.refresh_collections()
             elif name == self.current_collection():
