@@ -475,6 +475,10 @@ class Collection:
         """Compare SQLite and the vector file; report and repair differences."""
         result = self.store.check_integrity()
         if result != "ok":
-            raise IndexCorrupted(f"Collection '{self.name}' database check failed: {result}")
+            log.warning("collection %s integrity check: %s", self.name, result)
+            raise IndexCorrupted(
+                f"The database of collection '{self.name}' is damaged. Folio rebuilds it from "
+                "your documents the next time it starts; nothing of yours is lost."
+            )
         ann = self.ann()
         return {"chunks": self.store.chunk_count(), "vectors": len(ann)}

@@ -20,6 +20,7 @@ from .errors import CollectionError, FolioError, StorageError
 from .history import ChatStore
 from .index.repair import SIDECAR, STORE, damage, read_sidecar, rebuild_store, write_sidecar
 from .index.store import Store
+from .messages import storage_cause, what_to_do
 from .paths import collections_dir
 
 __all__ = ["Collection", "CollectionInfo", "Library"]
@@ -82,10 +83,12 @@ class Library:
                     try:
                         notice = rebuild_store(d, problem)
                     except OSError as exc:
+                        log.warning("collection %s damaged (%s), not rebuilt: %s", d, problem, exc)
+                        cause = storage_cause(exc)
                         raise StorageError(
-                            f"The collection database in '{d}' is damaged ({problem}) and "
-                            f"could not be rebuilt ({exc.strerror or exc}). Free some disk "
-                            "space or check the folder's permissions, then start Folio again."
+                            f"The collection database in '{d}' is damaged and Folio could not "
+                            f"rebuild it because {cause}. Your documents are untouched; "
+                            f"{what_to_do(cause)}."
                         ) from exc
                 if deep or problem:
                     self._checked.add(d)

@@ -12,6 +12,7 @@ and k (by key/value heads), or the adapter loads fine and computes something els
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ import numpy as np
 
 from ..errors import FolioError, ModelError
 from ..generate.gguf import file_fingerprint, read_metadata
+
+log = logging.getLogger(__name__)
 
 # Architectures whose q/k rows llama.cpp permutes for rope.
 PERMUTED_ARCHS = {"llama", "mistral"}
@@ -158,7 +161,11 @@ def read_adapter_tensors(path: Path, base: BaseShape) -> dict[str, tuple[np.ndar
     try:
         reader = gguf.GGUFReader(str(path))
     except (OSError, ValueError) as exc:
-        raise AdapterError(f"Cannot read the adapter {Path(path).name}: {exc}") from exc
+        log.warning("adapter %s unreadable: %s", path, exc)
+        raise AdapterError(
+            f"The adapter {Path(path).name} cannot be read: the file is damaged or is not a "
+            "LoRA adapter. Export it again from the Tune tab."
+        ) from exc
     parts: dict[str, dict[str, np.ndarray]] = {}
     for t in reader.tensors:
         name = t.name

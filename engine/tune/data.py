@@ -131,6 +131,16 @@ def example_from_object(obj: object) -> Example:
     return Example(tuple(messages))
 
 
+def _json_problem(exc: ValueError) -> str:
+    """Where a JSON text goes wrong, for a person: line and column, not the parser's words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return (
+            f"it stops making sense at line {exc.lineno}, column {exc.colno}; check the quotes, "
+            "commas and brackets there."
+        )
+    return "it is not valid JSON; check its quotes, commas and brackets."
+
+
 def parse_jsonl(text: str) -> PairsFile:
     out = PairsFile()
     for n, line in enumerate(text.splitlines(), 1):
@@ -139,7 +149,10 @@ def parse_jsonl(text: str) -> PairsFile:
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            out.errors.append(f"line {n}: not valid JSON ({exc})")
+            column = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            out.errors.append(
+                f"line {n}: not valid JSON{column}; check its quotes, commas and brackets"
+            )
             continue
         try:
             ex = example_from_object(obj)
@@ -163,7 +176,10 @@ def parse_csv(text: str) -> PairsFile:
     try:
         rows = list(csv.reader(io.StringIO(text), dialect))
     except csv.Error as exc:
-        raise DataError(f"The CSV file cannot be read: {exc}") from exc
+        raise DataError(
+            "The CSV file cannot be read: a quote is never closed or a cell is far too long. "
+            "Save it again from your spreadsheet program as CSV."
+        ) from exc
     for n, row in enumerate(rows, 1):
         cells = [c.strip() for c in row]
         if not any(cells):
@@ -192,7 +208,9 @@ def load_pairs(path: Path) -> PairsFile:
             try:
                 items = json.loads(text)
             except ValueError as exc:
-                raise DataError(f"{path.name} is not valid JSON: {exc}") from exc
+                raise DataError(
+                    f"The file {path.name} is not valid JSON: {_json_problem(exc)}"
+                ) from exc
             result = PairsFile()
             for n, obj in enumerate(items if isinstance(items, list) else [], 1):
                 try:

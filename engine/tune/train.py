@@ -9,6 +9,7 @@ through the ``emit`` callback (plain dicts) and checks ``should_stop`` between s
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import random
@@ -34,6 +35,8 @@ from .adapter import (
 )
 from .data import Example, load_pairs, load_texts, split_held_out
 from .lora import apply_lora, merge_into_base
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -135,7 +138,12 @@ def load_base(model_path: Path, threads: int | None) -> tuple[Any, Any, BaseShap
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     except (ValueError, OSError, KeyError, RuntimeError) as exc:
-        raise TuneError(f"Cannot load {name} for tuning: {exc}") from exc
+        log.warning("cannot load %s for tuning: %s", model_path, exc)
+        raise TuneError(
+            f"{name} cannot be tuned: the tuning library cannot read this model file (its "
+            "architecture or its quantization is not supported). Choose another model, for "
+            "example the bundled SmolLM2."
+        ) from exc
     model.config.use_cache = False
     cfg = model.config
     shape = BaseShape(

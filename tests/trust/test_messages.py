@@ -147,3 +147,56 @@ def test_failures_recorded_by_an_older_folio_are_read_again(
         assert {Path(o.path).name: o.reason for o in report.failed} == {"empty.txt": reasons.EMPTY}
         again = coll.index([folder])
         assert len(again.unchanged) == 2 and not again.failed and not again.indexed
+
+
+def test_tuning_data_errors_say_where_and_what_to_do(tmp_path: Path) -> None:
+    from engine.tune.data import DataError, load_pairs, parse_jsonl
+
+    broken = parse_jsonl('{"prompt": "Hi", "answer": "Hello"}\n{"prompt": "Hi" "answer": 1}\n')
+    assert broken.errors == [
+        "line 2: not valid JSON at column 17; check its quotes, commas and brackets"
+    ]
+    array = tmp_path / "pairs.json"
+    array.write_text('[{"prompt": "Hi", "answer": "Hello"},\n {"prompt": }]', "utf-8")
+    with pytest.raises(DataError) as err:
+        load_pairs(array)
+    assert str(err.value) == (
+        "The file pairs.json is not valid JSON: it stops making sense at line 2, column 13; "
+        "check the quotes, commas and brackets there."
+    )
+    assert problems(str(err.value)) == []
+
+
+def test_an_unreadable_adapter_is_explained(tmp_path: Path) -> None:
+    from engine.tune.adapter import AdapterError, BaseShape, read_adapter_tensors
+
+    bad = tmp_path / "mine.gguf"
+    bad.write_bytes(b"GGUF" + os.urandom(64))
+    with pytest.raises(AdapterError) as err:
+        read_adapter_tensors(bad, BaseShape("llama", 9, 3))
+    assert str(err.value).startswith("The adapter mine.gguf cannot be read: the file is damaged")
+    assert problems(str(err.value)) == []
+
+
+def test_a_damaged_collection_that_cannot_be_rebuilt_says_why_in_words(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.library as library_module
+    from engine.errors import StorageError
+
+    with library.create("HR") as coll:
+        db = coll.path / "store.sqlite3"
+    db.write_bytes(b"this is not a database" * 100)
+
+    def disk_full(d: Path, problem: str) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(library_module, "rebuild_store", disk_full)
+    fresh = Library(library.config)  # a new start: the damage check runs again
+    with pytest.raises(StorageError) as err:
+        fresh.open("HR")
+    message = str(err.value)
+    assert "could not rebuild it because the disk is full" in message
+    assert "free some disk space, then try again." in message
+    assert problems(message.replace(str(db.parent), "the folder")) == []
+    assert "file is not a database" not in message  # SQLite's own words stay in the log
