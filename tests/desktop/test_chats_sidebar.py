@@ -3,6 +3,8 @@ deleting a collection with or without its chats (real widgets, offscreen)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.main_window import MainWindow
@@ -65,6 +67,11 @@ def test_chats_follow_rename_delete_chat_and_delete_collection(qtbot, library: L
 
     # Deleting HR asks about its 2 chats; "delete them too" deletes exactly those.
     box = window._confirm_delete_collection("HR", 2)
+    shots = Path(__file__).resolve().parents[1] / "screenshots"
+    shots.mkdir(exist_ok=True)
+    window.grab().save(str(shots / "chats-sidebar.png"))
+    box.show()
+    box.grab().save(str(shots / "delete-collection.png"))
     buttons = {b.text(): b for b in box.buttons()}
     assert "Delete it and its 2 chat(s)" in buttons and "Delete it, keep the chats" in buttons
     assert "2 chat(s)" in box.text()

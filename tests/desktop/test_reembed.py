@@ -50,6 +50,9 @@ def test_mismatch_offers_reembed_now_with_estimate_and_progress(
     assert f"for {chunks} passages" in text
     assert problems(text) == [] and problems(window.chat.notice.text()) == []
     assert "0123456789abcdef" not in text + window.chat.notice.text()  # no fingerprints
+    shots = Path(__file__).resolve().parents[1] / "screenshots"
+    shots.mkdir(exist_ok=True)
+    window.grab().save(str(shots / "reembed-offer.png"))
 
     # Pressed while a re-scan of the folder runs: it waits its turn instead of asking again.
     qtbot.waitUntil(lambda: window._current_op is None and not window._index_queue, timeout=60_000)

@@ -9,6 +9,8 @@ from desktop.main_window import GREY, UNAVAILABLE, MainWindow
 from engine import Library
 from engine.index.scan import NOT_CONNECTED
 
+SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+
 
 def _items(window: MainWindow) -> dict[str, tuple[str, str, str]]:
     out = {}
@@ -44,6 +46,9 @@ def test_unreachable_folder_is_greyed_with_its_reason_until_removed(
 
     qtbot.waitUntil(greyed, timeout=60_000)
     qtbot.waitUntil(lambda: "cannot be reached now" in window.status_label.text(), timeout=30_000)
+    window.tabs.setCurrentIndex(1)  # the Documents tab
+    SHOTS.mkdir(exist_ok=True)
+    window.grab().save(str(SHOTS / "unavailable.png"))
 
     # Only the explicit removal deletes them.
     window.remove_folder("Stick", folder)

@@ -37,4 +37,7 @@ def test_a_statement_is_checked_claim_by_claim_in_the_window(
     panel.statement.setText("  ")
     assert panel.check() is None
     assert panel.summary.text() == "Type or paste a statement to check first."
+    SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+    SHOTS.mkdir(exist_ok=True)
+    window.grab().save(str(SHOTS / "check-statement.png"))
     window.close()
