@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -165,7 +165,7 @@ class TunePanel(QWidget):
         self.use_button.clicked.connect(self._use_result)
         explain = QLabel(EXPLAIN)
         explain.setWordWrap(True)
-        explain.setStyleSheet("color: #555;")
+        explain.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         file_row = QHBoxLayout()
         file_row.addWidget(self.data_path, 1)

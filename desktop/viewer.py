@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPointF, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QDesktopServices, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (
@@ -177,7 +177,9 @@ class SourceViewer(QWidget):
             min(end, len(self.text_view.toPlainText())), QTextCursor.MoveMode.KeepAnchor
         )
         fmt = QTextCharFormat()
-        fmt.setBackground(QColor("#fff2a8"))
+        # The system's selection colours, readable in light, dark and high-contrast themes.
+        fmt.setBackground(self.palette().color(QPalette.ColorRole.Highlight))
+        fmt.setForeground(self.palette().color(QPalette.ColorRole.HighlightedText))
         sel = QTextEdit.ExtraSelection()
         sel.cursor = cursor
         sel.format = fmt
