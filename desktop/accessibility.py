@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QTabBar,
     QTextEdit,
+    QToolBar,
     QToolButton,
     QWidget,
 )
@@ -327,8 +328,14 @@ def name_main_window(w: Any) -> None:
     describe(tune.table, "Evaluation", "Each measure before and after tuning.")
     describe(w.viewer.text_view, "Source text", "The cited section, with the passage selected.")
     describe(w.viewer.pdf_view, "Source page", "The cited PDF page, passage highlighted.")
+    describe(w.tabs, "Sections")
     for more in w.findChildren(QToolButton, "qt_toolbar_ext_button"):
         describe(more, "More tools", "The tool bar's buttons that do not fit the window.")
+    # Tool bar buttons take no keyboard focus by default; these are the only way to some
+    # commands (Add folder, Models and settings), so Tab reaches them.
+    for bar in w.findChildren(QToolBar):
+        for button in bar.findChildren(QToolButton):
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
 
 def make_accessible(w: Any) -> WindowKeys:

@@ -155,6 +155,35 @@ def test_shortcuts_do_what_the_readme_says(qtbot, library: Library) -> None:  # 
     window.close()
 
 
+def test_tab_walks_the_window_in_reading_order(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    library.create("Notes").close()
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.current_collection() == "Notes", timeout=10_000)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    window.collections.setFocus()
+    order: list[str] = []
+    for _ in range(40):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focus = QApplication.focusWidget()
+        assert focus is not None
+        if focus is window.collections:
+            break
+        order.append(focus.accessibleName())
+    # Tab goes round in a circle: the tool bar, then the sidebar, then the tabs and the Ask
+    # tab from top to bottom, and back to the tool bar.
+    circle = ["Collections", *order]
+    first = circle.index("Add folder")
+    circle = circle[first:] + circle[:first]
+    expected = ["Add folder", "Models and settings", "Collections", "New chat", "Chats"]
+    expected += ["Sections", "Question", "Ask", "Evidence", "Answer", "What the model saw"]
+    assert [n for n in circle if n in expected] == expected, repr(circle)
+    assert "" not in order  # everything Tab reaches can be named
+    window.close()
+
+
 def test_no_fixed_colours_or_pixel_fonts(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
     """Colours and text sizes come from the system (dark, high contrast, large text)."""
     window = MainWindow(library)
