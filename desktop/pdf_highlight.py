@@ -101,7 +101,23 @@ def passage_rects(
         return []
     selection = document.getSelectionAtIndex(page_index, span[0], span[1] - span[0])
     rects = [poly.boundingRect() for poly in selection.bounds()]
-    return [r for r in rects if r.width() > 0 and r.height() > 0]
+    return merge_lines([r for r in rects if r.width() > 0 and r.height() > 0])
+
+
+def merge_lines(rects: list[QRectF]) -> list[QRectF]:
+    """One rectangle per line: PDFium gives one per run of text (often one per word in a
+    table), which paints as a busy patchwork. Rectangles that share most of their height are
+    on the same line and are joined."""
+    lines: list[QRectF] = []
+    for rect in sorted(rects, key=lambda r: (r.center().y(), r.left())):
+        last = lines[-1] if lines else None
+        if last is not None:
+            shared = min(last.bottom(), rect.bottom()) - max(last.top(), rect.top())
+            if shared > 0.5 * min(last.height(), rect.height()):
+                lines[-1] = last.united(rect)
+                continue
+        lines.append(QRectF(rect))
+    return lines
 
 
 class HighlightPdfView(QPdfView):

@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF, QSize
 from PySide6.QtGui import QColor, QImage
 
 from desktop.main_window import MainWindow
-from desktop.pdf_highlight import align_span
+from desktop.pdf_highlight import align_span, merge_lines
 from engine import Library
 from tests.engine.test_readers import make_pdf
 
@@ -49,6 +49,13 @@ def test_align_span_follows_the_passage_not_its_words() -> None:
     assert align_span("the office opens", 4, 16, read_as) == (4, len(read_as))
     assert align_span("the office opens", 0, 16, "completely unrelated words here") is None
     assert align_span("abc", 2, 1, "abc") is None and align_span("", 0, 5, "") is None
+
+
+def test_word_boxes_join_into_one_rectangle_per_line() -> None:
+    words = [QRectF(72, 100, 30, 12), QRectF(110, 101, 40, 11), QRectF(72, 114, 50, 12)]
+    lines = merge_lines(words)
+    assert lines == [QRectF(72, 100, 78, 12), QRectF(72, 114, 50, 12)]
+    assert merge_lines([]) == []
 
 
 def _ink_lines(image: QImage, scale: float) -> list[tuple[float, float, list[tuple[float, float]]]]:
@@ -117,6 +124,7 @@ def test_pdf_passage_is_highlighted_whole_and_scrolled_into_view(
     assert viewer.stack.currentWidget() is view
     assert viewer.highlighted_page() == 1
     rects = view.highlight_rects
+    assert len(rects) == len(PASSAGE)  # one per line
 
     # The truth: the rendered page's ink, line by line.
     scale = 2.0
