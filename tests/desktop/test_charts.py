@@ -83,6 +83,22 @@ def test_tune_tab_charts_have_axes_and_export_as_png(
         # Not blank: axes, ticks, labels and the data leave a few percent of the pixels inked.
         assert _ink(image, background) > 0.02 * (320 * 180)
         image.save(str(SHOTS / f"tune-{name}-export.png"))
-    # An empty chart still exports (its hint text), a folder that does not exist does not.
+    # A folder that does not exist cannot be written to.
     assert not plot.export_png(tmp_path / "missing" / "x.png")
+
+    # A finished run (the result as the tuning job reports it) fills both charts and the table.
+    tune._on_done(
+        {
+            "losses": [3.1, 2.4, 1.9],
+            "evaluation": [
+                {"metric": name, "before": before, "after": after}
+                for name, before, after in EVALUATION
+            ],
+            "adapter": str(tmp_path / "a.gguf"), "seconds": 12.0, "steps": 3,
+            "seconds_per_step": 4.0,
+        }
+    )  # fmt: skip
+    assert plot.values == [3.1, 2.4, 1.9]
+    assert chart.rows == [(n, float(b), float(a)) for n, b, a in EVALUATION]
+    assert tune.table.rowCount() == len(EVALUATION)
     window.close()
