@@ -131,7 +131,12 @@ class SourceViewer(QWidget):
                 return
             self.pdf_view.pageNavigator().jump(page - 1, QPointF(0, 0), 0)
             self.pdf_view.setCurrentSearchResultIndex(-1)
-            rects = passage_rects(self.pdf_doc, page - 1, text, start, end) if text else []
+            source, first, last = text, start, end
+            if passage and text[start:end] != passage:
+                # The page reads differently now (the file changed since it was indexed):
+                # place the passage by its own words instead of its old offsets.
+                source, first, last = passage, 0, len(passage)
+            rects = passage_rects(self.pdf_doc, page - 1, source, first, last) if source else []
             self.pdf_view.set_highlight(page - 1, rects)
             if rects:
                 self._target_page = -1
