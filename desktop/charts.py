@@ -230,6 +230,9 @@ class BeforeAfterChart(Chart):
             for name, b, a in rows
             if math.isfinite(float(b)) and math.isfinite(float(a))
         ]
+        # Room for each measure's name, two bars and tick labels at the system's text size.
+        line = QFontMetricsF(self.font()).height()
+        self.setMinimumHeight(max(160, int(2 * line + 12 + len(self.rows) * (3 * line + 20))))
         self.update()
 
     def ticks(self, row: int) -> list[float]:
@@ -266,8 +269,10 @@ class BeforeAfterChart(Chart):
             p.setPen(QPen(text, 1))
             p.drawText(QRectF(rect.left() + 8, y0, rect.width() - 16, line), 0, name)
             area = QRectF(rect.left() + 8 + label_w, y0 + line + 2, rect.width() - 24 - label_w, 0)
-            # The measure's name above, its tick labels below, the two bars between.
-            area.setHeight(max(4.0, panel_h - 2 * line - 10))
+            # The measure's name above, its tick labels below, the two bars between; in a
+            # short chart the tick labels give way to the bars (the values stay written).
+            with_ticks = panel_h - 2 * line - 10 >= 12
+            area.setHeight(max(4.0, panel_h - (2 * line + 10 if with_ticks else line + 6)))
             ticks = self.ticks(r)
             lo, hi = ticks[0], ticks[-1]
             step = ticks[1] - ticks[0]
@@ -281,9 +286,10 @@ class BeforeAfterChart(Chart):
                 p.drawLine(QPointF(xt, area.top()), QPointF(xt, area.bottom()))
                 p.setPen(QPen(text, 1))
                 p.drawLine(QPointF(xt, area.bottom()), QPointF(xt, area.bottom() + 4))
-                label = tick_label(t, step)
-                w = metrics.horizontalAdvance(label)
-                p.drawText(QPointF(xt - w / 2, area.bottom() + 4 + metrics.ascent()), label)
+                if with_ticks:
+                    label = tick_label(t, step)
+                    w = metrics.horizontalAdvance(label)
+                    p.drawText(QPointF(xt - w / 2, area.bottom() + 4 + metrics.ascent()), label)
             bar_h = area.height() / 2 - 2
             for i, (value, fill, series) in enumerate(
                 zip((before, after), fills, self.series, strict=True)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -150,7 +151,9 @@ class TunePanel(QWidget):
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.progress, 1)
-        lay = QVBoxLayout(self)
+        # The tab's content scrolls when the window is short, so the charts keep their room.
+        content = QWidget()
+        lay = QVBoxLayout(content)
         lay.addWidget(explain)
         lay.addLayout(form)
         lay.addLayout(buttons)
@@ -167,6 +170,14 @@ class TunePanel(QWidget):
         lay.addWidget(QLabel("Evaluation (held-out examples)"))
         lay.addWidget(self.table, 1)
         lay.addWidget(self.use_button)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidget(content)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setAccessibleName("Tuning")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll_area)
         self._kind_changed()
 
     # -- form -----------------------------------------------------------------------------

@@ -70,8 +70,17 @@ def test_tune_tab_charts_have_axes_and_export_as_png(
     assert plot.values == LOSSES
 
     qtbot.wait(100)
+    # The charts get their room: nothing else of the tab is laid over them.
+    assert chart.height() >= chart.minimumHeight() > 160
+    for other in (tune.save_plot_button, tune.save_eval_button, tune.table):
+        top_left = other.mapTo(tune, other.rect().topLeft())
+        assert top_left.y() >= chart.mapTo(tune, chart.rect().bottomLeft()).y()
     SHOTS.mkdir(exist_ok=True)
     window.grab().save(str(SHOTS / "tune-charts.png"))
+    window.resize(1000, 650)  # the window's first size: the tab scrolls, nothing overlaps
+    qtbot.wait(100)
+    assert chart.height() >= chart.minimumHeight()
+    tune.grab().save(str(SHOTS / "tune-charts-small.png"))
 
     for widget, name in ((plot, "loss"), (chart, "evaluation")):
         out = tmp_path / f"{name}.png"
