@@ -39,13 +39,16 @@ def _letters(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-def align_span(source: str, start: int, end: int, target: str) -> tuple[int, int] | None:
+def align_span(
+    source: str, start: int, end: int, target: str, near: int | None = None
+) -> tuple[int, int] | None:
     """The span of ``target`` holding the characters of ``source[start:end]``, or None.
 
-    ``source`` and ``target`` are two readings of the same page. The passage is looked up
-    whole (whitespace ignored); if it occurs more than once, the occurrence nearest its place
-    in ``source`` wins. When the readings differ inside the passage, the characters they
-    share are lined up and the span runs from the first to the last shared one.
+    ``source`` and ``target`` are two readings of the same page (or ``source`` is the passage
+    alone). The passage is looked up whole (whitespace ignored); if it occurs more than once,
+    the occurrence nearest its place wins: ``near`` (about where it starts in ``target``) when
+    given, else its place in ``source``. When the readings differ inside the passage, the
+    characters they share are lined up and the span runs from the first to the last shared one.
     """
     start, end = max(0, start), min(len(source), end)
     if start >= end or not target:
@@ -59,6 +62,8 @@ def align_span(source: str, start: int, end: int, target: str) -> tuple[int, int
     if not needle or not dst:
         return None
     expected = first * len(dst) / max(1, len(src))
+    if near is not None:
+        expected = next((k for k, i in enumerate(dst_at) if i >= near), len(dst_at))
     hits: list[int] = []
     pos = dst.find(needle)
     while pos >= 0:
@@ -89,14 +94,20 @@ def _shared(matcher: difflib.SequenceMatcher[str], first: int, last: int) -> int
 
 
 def passage_rects(
-    document: QPdfDocument, page_index: int, section_text: str, start: int, end: int
+    document: QPdfDocument,
+    page_index: int,
+    section_text: str,
+    start: int,
+    end: int,
+    near: int | None = None,
 ) -> list[QRectF]:
-    """Rectangles (page points, top-left origin), about one per line, covering the passage
-    ``section_text[start:end]`` on the page; empty when it cannot be found there."""
+    """Rectangles (page points, top-left origin), one per line, covering the passage
+    ``section_text[start:end]`` on the page; empty when it cannot be found there. ``near``:
+    see ``align_span``."""
     if not 0 <= page_index < document.pageCount():
         return []
     page_text = document.getAllText(page_index).text()
-    span = align_span(section_text, start, end, page_text)
+    span = align_span(section_text, start, end, page_text, near)
     if span is None:
         return []
     selection = document.getSelectionAtIndex(page_index, span[0], span[1] - span[0])

@@ -102,7 +102,9 @@ class SourceViewer(QWidget):
                 if not coll.owns(path):
                     return False, ""
                 if _is_pdf(path):
-                    # The page as indexed: the citation's offsets refer to this text.
+                    if passage:
+                        return True, ""  # the passage's own words place it (no re-reading)
+                    # No passage text: the page as indexed, which the offsets refer to.
                     try:
                         return True, coll.section_text(path, page)
                     except FolioError:
@@ -131,12 +133,12 @@ class SourceViewer(QWidget):
                 return
             self.pdf_view.pageNavigator().jump(page - 1, QPointF(0, 0), 0)
             self.pdf_view.setCurrentSearchResultIndex(-1)
-            source, first, last = text, start, end
-            if passage and text[start:end] != passage:
-                # The page reads differently now (the file changed since it was indexed):
-                # place the passage by its own words instead of its old offsets.
-                source, first, last = passage, 0, len(passage)
-            rects = passage_rects(self.pdf_doc, page - 1, source, first, last) if source else []
+            if passage:
+                # Placed by its own words, the occurrence nearest its offset winning; this
+                # also holds when the file changed since it was indexed.
+                rects = passage_rects(self.pdf_doc, page - 1, passage, 0, len(passage), start)
+            else:
+                rects = passage_rects(self.pdf_doc, page - 1, text, start, end) if text else []
             self.pdf_view.set_highlight(page - 1, rects)
             if rects:
                 self._target_page = -1

@@ -44,6 +44,11 @@ def test_align_span_follows_the_passage_not_its_words() -> None:
     last = source.rindex("the red door")
     got = align_span(source, last, len(source), target)
     assert got is not None and got[0] == target.rindex("the red door")
+    # The passage alone, placed near an expected offset of the target.
+    got = align_span("the red door", 0, 12, target, near=len(target) - 14)
+    assert got is not None and got[0] == target.rindex("the red door")
+    got = align_span("the red door", 0, 12, target, near=0)
+    assert got == (0, 12)
     # A word read differently (a ligature) still lines up; text from another page does not.
     read_as = "the o\ufb03ce opens"
     assert align_span("the office opens", 4, 16, read_as) == (4, len(read_as))
@@ -173,5 +178,10 @@ def test_pdf_passage_is_highlighted_whole_and_scrolled_into_view(
     view.clear_highlight()
     with qtbot.waitSignal(viewer.shown, timeout=30_000):
         viewer.show_passage("Canteen", str(pdf), 2, start + 9, end + 9, section[start:end])
+    assert view.highlight_rects == rects
+    # No passage text at hand: the page as indexed and the offsets place it.
+    view.clear_highlight()
+    with qtbot.waitSignal(viewer.shown, timeout=30_000):
+        viewer.show_passage("Canteen", str(pdf), 2, start, end, "")
     assert view.highlight_rects == rects
     window.close()
