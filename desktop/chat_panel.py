@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -478,8 +478,10 @@ class ChatPanel(QWidget):
             chip = QToolButton()
             chip.setText(f"[{number}] {STATUS_MARK[status]}")
             chip.setToolTip("\n".join(lines))
-            chip.setStyleSheet(f"color: {STATUS_COLOUR[status]}; font-weight: bold;")
+            _colour_chip(chip, status)
             chip.setProperty("status", status)
+            chip.setAccessibleName(f"Source {number}, {status}")
+            chip.setAccessibleDescription(chip.toolTip())
             chip.clicked.connect(lambda _=False, c=c: self._open_citation(c))
             self.chips.insertWidget(self.chips.count() - 1, chip)
         self.summary.setText(answer.summary)
@@ -658,8 +660,34 @@ class ChatPanel(QWidget):
         self._flush_timer.stop()
 
 
+def status_colour(status: str, background: QColor) -> QColor | None:
+    """The colour of a status mark on ``background``: lightened on a dark palette; None in
+    high-contrast mode, where the system's own text colour is used (the marks ✓ ≈ ✗ ? say
+    the status without colour)."""
+    style_hints = QGuiApplication.styleHints()
+    hints = style_hints.accessibility()
+    if hints.contrastPreference() == Qt.ContrastPreference.HighContrast:
+        return None
+    colour = QColor(STATUS_COLOUR[status])
+    return colour.lighter(190) if background.lightness() < 128 else colour
+
+
+def _colour_chip(chip: QToolButton, status: str) -> None:
+    """Bold, in the status's colour (see ``status_colour``), through the palette so a theme
+    change is followed."""
+    font = chip.font()
+    font.setBold(True)
+    chip.setFont(font)
+    palette = chip.palette()
+    colour = status_colour(status, palette.color(QPalette.ColorRole.Button))
+    if colour is not None:
+        palette.setColor(QPalette.ColorRole.ButtonText, colour)
+        chip.setPalette(palette)
+
+
 def _answer_html(answer: Answer) -> str:
     """The answer with each sentence's own mark after it (the reason shows on hover)."""
+    base = QGuiApplication.palette().color(QPalette.ColorRole.Base)
     text = answer.text
     out: list[str] = []
     pos = 0
@@ -668,8 +696,10 @@ def _answer_html(answer: Answer) -> str:
             continue
         out.append(_escape(text[pos : sent.end]))
         tip = STATUS_WORDS[sent.status] + (f": {sent.reason}" if sent.reason else ".")
+        colour = status_colour(sent.status, base)
+        style = f"color:{colour.name()}; " if colour is not None else ""
         out.append(
-            f'<span style="color:{STATUS_COLOUR[sent.status]}; font-weight:bold" '
+            f'<span style="{style}font-weight:bold" '
             f'title="{html.escape(tip, quote=True)}">&nbsp;{STATUS_MARK[sent.status]}</span>'
         )
         pos = sent.end

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -42,6 +42,7 @@ from engine.sample import SAMPLE_COLLECTION, SAMPLE_QUESTION, copy_sample
 from engine.types import IndexReport
 from engine.watch import FolderWatcher
 
+from .accessibility import make_accessible, name_from_text
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
 from .models import LoadedModel
@@ -102,7 +103,12 @@ class MainWindow(QMainWindow):
         self.documents.setHeaderLabels(["Document", "Status"])
         self.welcome = QLabel("Drop a folder here to start")
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.welcome.setStyleSheet("font-size: 20px; color: #666; padding: 40px;")
+        # Larger than body text and dimmed, both relative to the system's font and palette.
+        big = self.welcome.font()
+        big.setPointSizeF(big.pointSizeF() * 1.6)
+        self.welcome.setFont(big)
+        self.welcome.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.welcome.setContentsMargins(40, 40, 40, 40)
         self.sample_button = QPushButton("Or try Folio on a few sample documents")
         self.sample_button.clicked.connect(self.load_sample)
         self.query = QLineEdit()
@@ -127,7 +133,7 @@ class MainWindow(QMainWindow):
         # Repairs made at start (a damaged collection rebuilt): shown here, never as a dialog.
         self.notice_label = QLabel("")
         self.notice_label.setWordWrap(True)
-        self.notice_label.setStyleSheet("color: #8a5a00; padding: 4px;")
+        self.notice_label.setContentsMargins(4, 4, 4, 4)
         self.notice_label.linkActivated.connect(lambda _link: self.notice_label.hide())
         self.notice_label.hide()
         self._notices: list[str] = []
@@ -226,6 +232,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(split)
         self._restore_window_state()
         self._build_toolbar()
+        self.keys = make_accessible(self)  # screen-reader names, keyboard shortcuts
         self.refresh_collections()
 
     def _build_toolbar(self) -> None:
@@ -698,6 +705,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.library, self.settings, self.read_executor, parent=self)
         dialog.applied.connect(self.apply_settings)
+        name_from_text(dialog)
         dialog.setModal(False)
         dialog.show()
         self._settings_dialog = dialog

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -36,6 +37,7 @@ from engine.generate import default_model_path
 from engine.tune.adapter import list_adapters
 from engine.tune.train import TuneSettings
 
+from .charts import BeforeAfterChart, Chart, LineChart
 from .chat_panel import adapters_dir
 from .settings import Settings
 from .tasks import Executor, Operation
@@ -55,50 +57,11 @@ EXPLAIN = (
 )
 
 
-class LossPlot(QWidget):
-    """A small line chart of the training loss, one point per step."""
+class LossPlot(LineChart):
+    """The training loss per step, drawn as it comes in."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.values: list[float] = []
-        self.setMinimumHeight(140)
-
-    def set_values(self, values: list[float]) -> None:
-        self.values = list(values)
-        self.update()
-
-    def append(self, value: float) -> None:
-        self.values.append(value)
-        self.update()
-
-    def points(self) -> list[QPointF]:
-        """The polyline in widget coordinates (tests check it is drawn)."""
-        if len(self.values) < 1:
-            return []
-        m = 24.0
-        w, h = max(1.0, self.width() - 2 * m), max(1.0, self.height() - 2 * m)
-        lo, hi = min(self.values), max(self.values)
-        span = (hi - lo) or 1.0
-        n = max(1, len(self.values) - 1)
-        return [
-            QPointF(m + w * i / n, m + h * (1 - (v - lo) / span)) for i, v in enumerate(self.values)
-        ]
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("#fafafa"))
-        p.setPen(QPen(QColor("#999"), 1))
-        p.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        if not self.values:
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "The loss curve appears here")
-            p.end()
-            return
-        p.drawText(6, 16, f"loss {max(self.values):.3f}")
-        p.drawText(6, self.height() - 6, f"{min(self.values):.3f}   ({len(self.values)} steps)")
-        p.setPen(QPen(QColor("#2a6fdb"), 2))
-        p.drawPolyline(QPolygonF(self.points()))
-        p.end()
+        super().__init__("Training loss", "Training step", "Loss", "The loss curve appears here")
 
 
 class TunePanel(QWidget):
@@ -156,6 +119,13 @@ class TunePanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.plot = LossPlot()
+        self.eval_chart = BeforeAfterChart("Evaluation on held-out examples")
+        self.save_plot_button = QPushButton("Save loss curve as PNG…")
+        self.save_plot_button.clicked.connect(lambda: self._save_chart(self.plot, "loss"))
+        self.save_eval_button = QPushButton("Save evaluation chart as PNG…")
+        self.save_eval_button.clicked.connect(
+            lambda: self._save_chart(self.eval_chart, "evaluation")
+        )
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Measure", "Before", "After"])
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -165,7 +135,7 @@ class TunePanel(QWidget):
         self.use_button.clicked.connect(self._use_result)
         explain = QLabel(EXPLAIN)
         explain.setWordWrap(True)
-        explain.setStyleSheet("color: #555;")
+        explain.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         file_row = QHBoxLayout()
         file_row.addWidget(self.data_path, 1)
@@ -181,15 +151,33 @@ class TunePanel(QWidget):
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.progress, 1)
-        lay = QVBoxLayout(self)
+        # The tab's content scrolls when the window is short, so the charts keep their room.
+        content = QWidget()
+        lay = QVBoxLayout(content)
         lay.addWidget(explain)
         lay.addLayout(form)
         lay.addLayout(buttons)
         lay.addWidget(self.status)
-        lay.addWidget(self.plot, 2)
+        charts = QHBoxLayout()
+        charts.addWidget(self.plot, 1)
+        charts.addWidget(self.eval_chart, 1)
+        lay.addLayout(charts, 3)
+        saves = QHBoxLayout()
+        saves.addStretch(1)
+        saves.addWidget(self.save_plot_button)
+        saves.addWidget(self.save_eval_button)
+        lay.addLayout(saves)
         lay.addWidget(QLabel("Evaluation (held-out examples)"))
         lay.addWidget(self.table, 1)
         lay.addWidget(self.use_button)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidget(content)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setAccessibleName("Tuning")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll_area)
         self._kind_changed()
 
     # -- form -----------------------------------------------------------------------------
@@ -385,6 +373,13 @@ class TunePanel(QWidget):
             for c, key in enumerate(("metric", "before", "after")):
                 self.table.setItem(r, c, QTableWidgetItem(str(row[key])))
         self.table.resizeColumnToContents(0)
+        numbers = [
+            (str(row["metric"]), row["before"], row["after"])
+            for row in rows
+            if isinstance(row.get("before"), int | float)
+            and isinstance(row.get("after"), int | float)
+        ]
+        self.eval_chart.set_rows(numbers)
         where = result.get("adapter") or result.get("model_dir")
         self.status.setText(
             f"Done in {result['seconds']:.0f} s ({result['steps']} steps, "
@@ -394,6 +389,21 @@ class TunePanel(QWidget):
         self.refresh()
         if self.result_kind in ("cpt", "ift"):
             self.adapter_ready.emit(str(result["adapter"]))
+
+    def _save_chart(self, chart: Chart, name: str) -> None:
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Save the chart as a picture", f"{name}.png", "PNG pictures (*.png)"
+        )
+        if not path:
+            return
+        if not path.lower().endswith(".png"):
+            path += ".png"
+        if chart.export_png(path):
+            self.status.setText(f"Saved the chart to {path}.")
+        else:
+            self.status.setText(
+                f"The chart could not be saved to {path}. Choose a folder you can write to."
+            )
 
     def _on_failed(self, message: str) -> None:
         self._finish()

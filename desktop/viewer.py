@@ -1,9 +1,11 @@
 """The source viewer: opens a citation at its place.
 
-PDFs are rendered with QtPdf at the cited page, the passage's opening words highlighted by the
-PDF search model; other formats show the cited section as text with the passage selected and
-scrolled into view. "Open in default app" opens only documents of the collection, and asks first
-for a web page: a browser may fetch its pictures and scripts from the internet.
+PDFs are rendered with QtPdf at the cited page with the whole passage highlighted, every line
+of it, and scrolled into view (``pdf_highlight``); when the passage cannot be placed on the page
+its opening words are found by the PDF search model instead. Other formats show the cited
+section as text with the passage selected and scrolled into view. "Open in default app" opens
+only documents of the collection, and asks first for a web page: a browser may fetch its
+pictures and scripts from the internet.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPointF, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QModelIndex, QPointF, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (
@@ -27,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import Library
+from engine import FolioError, Library
 
+from .pdf_highlight import HighlightPdfView, passage_rects
 from .tasks import Executor, Operation
 
 
@@ -63,7 +66,7 @@ class SourceViewer(QWidget):
         # The search runs incrementally; pick the cited page's hit as results come in.
         self._target_page = -1
         self.pdf_search.countChanged.connect(self._on_search_results)
-        self.pdf_view = QPdfView()
+        self.pdf_view = HighlightPdfView()
         self.pdf_view.setDocument(self.pdf_doc)
         self.pdf_view.setSearchModel(self.pdf_search)
         self.pdf_view.setPageMode(QPdfView.PageMode.MultiPage)
@@ -99,7 +102,13 @@ class SourceViewer(QWidget):
                 if not coll.owns(path):
                     return False, ""
                 if _is_pdf(path):
-                    return True, ""
+                    if passage:
+                        return True, ""  # the passage's own words place it (no re-reading)
+                    # No passage text: the page as indexed, which the offsets refer to.
+                    try:
+                        return True, coll.section_text(path, page)
+                    except FolioError:
+                        return True, ""
                 return True, coll.section_text(path, page)
 
         op = Operation(work)
@@ -123,10 +132,25 @@ class SourceViewer(QWidget):
                 self.message.setText("The PDF could not be opened (changed or locked since?).")
                 return
             self.pdf_view.pageNavigator().jump(page - 1, QPointF(0, 0), 0)
-            self._target_page = page - 1
             self.pdf_view.setCurrentSearchResultIndex(-1)
-            self.pdf_search.setSearchString(search_phrase(passage))
-            self._on_search_results()
+            if passage:
+                # Placed by its own words, the occurrence nearest its offset winning; this
+                # also holds when the file changed since it was indexed.
+                rects = passage_rects(self.pdf_doc, page - 1, passage, 0, len(passage), start)
+            else:
+                rects = passage_rects(self.pdf_doc, page - 1, text, start, end) if text else []
+            self.pdf_view.set_highlight(page - 1, rects)
+            if rects:
+                self._target_page = -1
+                self.pdf_search.setSearchString("")
+                self.pdf_view.scroll_to_highlight()
+                # Again once the view has laid the pages out at its final size.
+                QTimer.singleShot(0, self.pdf_view.scroll_to_highlight)
+            else:
+                # The passage could not be placed: find its opening words instead.
+                self._target_page = page - 1
+                self.pdf_search.setSearchString(search_phrase(passage))
+                self._on_search_results()
         else:
             self.stack.setCurrentWidget(self.text_view)
             self.text_view.setPlainText(text)
@@ -145,7 +169,9 @@ class SourceViewer(QWidget):
                 return
 
     def highlighted_page(self) -> int | None:
-        """The 0-based page of the highlighted PDF search hit, if any."""
+        """The 0-based page of the highlighted passage (or PDF search hit), if any."""
+        if self.pdf_view.highlight_rects:
+            return self.pdf_view.highlight_page
         i = self.pdf_view.currentSearchResultIndex()
         if i < 0:
             return None
@@ -158,7 +184,9 @@ class SourceViewer(QWidget):
             min(end, len(self.text_view.toPlainText())), QTextCursor.MoveMode.KeepAnchor
         )
         fmt = QTextCharFormat()
-        fmt.setBackground(QColor("#fff2a8"))
+        # The system's selection colours, readable in light, dark and high-contrast themes.
+        fmt.setBackground(self.palette().color(QPalette.ColorRole.Highlight))
+        fmt.setForeground(self.palette().color(QPalette.ColorRole.HighlightedText))
         sel = QTextEdit.ExtraSelection()
         sel.cursor = cursor
         sel.format = fmt

@@ -47,6 +47,8 @@ def test_clicking_a_chip_opens_the_pdf_at_the_cited_page(qtbot, library: Library
     # The navigator is on the cited page, and the passage is found and highlighted there.
     assert viewer.pdf_view.pageNavigator().currentPage() == first.page - 1
     qtbot.waitUntil(lambda: viewer.highlighted_page() == first.page - 1, timeout=30_000)
+    # The whole passage is placed (one band per line), not only its opening words found.
+    assert len(viewer.pdf_view.highlight_rects) >= 2
     assert viewer.open_button.isEnabled()
     qtbot.wait(1500)  # pages render in the background
     viewer.grab().save(str(SHOTS / "viewer-pdf.png"))
