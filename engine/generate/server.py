@@ -193,7 +193,7 @@ class _Client:
         if isinstance(exc, ConnectionRefusedError):
             text = (
                 f"Nothing answered at {at}: the model server is not running there, or the "
-                "address or port in the settings is wrong."
+                "address or port Folio was given is wrong."
             )
         elif isinstance(exc, TimeoutError | socket.timeout):
             text = (

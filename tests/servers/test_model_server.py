@@ -229,3 +229,41 @@ def test_time_to_first_token_server_vs_in_process(model_server: ModelServer) -> 
     ratio = loc / rem
     print(f"\nTTFT in-process {loc * 1000:.1f} ms, server {rem * 1000:.1f} ms, ratio {ratio:.2f}")
     assert ratio >= 0.9, (loc, rem)
+
+
+def test_folio_ask_with_a_server(model_server: ModelServer, tmp_path: Path) -> None:
+    """`folio ask --server URL`: the answer comes from the server and the terminal says so; a
+    server that is not there is one plain sentence and exit status 2."""
+    from tests.engine.test_cli import folio
+
+    home = tmp_path / "home"
+    run = folio(
+        home,
+        "ask",
+        "Say hello.",
+        "--no-retrieval",
+        "--server",
+        model_server.url,
+        "--max-tokens",
+        "8",
+    )
+    assert f"Answers come from the model server at 127.0.0.1:{model_server.port}" in run.stderr
+    assert "SmolLM2-135M-Instruct.Q4_1.gguf" in run.stderr
+    run = folio(
+        home,
+        "ask",
+        "Say hello.",
+        "--no-retrieval",
+        "--server",
+        model_server.url,
+        "--max-tokens",
+        "8",
+        "--json",
+    )
+    data = json.loads(run.stdout)
+    assert data["answer"] and data["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    port = free_port()
+    run = folio(home, "ask", "Hi", "--no-retrieval", "--server", f"127.0.0.1:{port}", ok=False)
+    assert run.returncode == 2  # the CLI's status for an error told to the user
+    assert f"Nothing answered at 127.0.0.1:{port}" in run.stderr
+    assert "Traceback" not in run.stderr
