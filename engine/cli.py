@@ -539,7 +539,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not args.collection and not args.no_retrieval:
         raise FolioError("Name a collection with --collection, or use --no-retrieval.")
     collections = [] if args.no_retrieval else [lib.open(name) for name in args.collection]
-    generator = load_generator(args.model, _gen_settings(args), _adapters(args.adapter))
+    if args.server:
+        from .generate import connect_server
+        from .generate.server import ServerConfig, load_api_key, where
+
+        if args.model or args.adapter:
+            raise FolioError("Use either --server or --model/--adapter, not both.")
+        config = ServerConfig(args.server, args.server_model or "", load_api_key(lib.home))
+        generator = connect_server(config, _gen_settings(args))
+        if not args.json:
+            print(
+                f"Answers come from the model server at {where(config)} ({generator.name}).",
+                file=sys.stderr,
+                flush=True,
+            )
+    else:
+        generator = load_generator(args.model, _gen_settings(args), _adapters(args.adapter))
     store = lib.chat_store()
     session = ChatSession(collections, generator, store, args.session, home=lib.home)
     opts = AskOptions(
@@ -751,6 +766,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--adapter", action="append", help="a GGUF LoRA adapter, PATH or PATH@SCALE; repeatable"
     )
     a.add_argument("--model", help="a .gguf model file (default: the bundled SmolLM2-135M)")
+    a.add_argument(
+        "--server",
+        metavar="URL",
+        help="answer with an OpenAI-compatible model server in your organisation, e.g. "
+        "http://llm.example.internal:8080 (its key, if any: the file server-key in Folio's home)",
+    )
+    a.add_argument(
+        "--server-model", metavar="NAME", help="the server's model (default: the first it lists)"
+    )
     a.add_argument(
         "--preset",
         default="auto",

@@ -45,7 +45,23 @@ class NetworkBlocked(OSError):
 @dataclass
 class NetworkGuard:
     attempts: list[str] = field(default_factory=list)
+    # When set, the one (host, port) a configured model server has: every other address,
+    # loopback included, counts as going out.
+    only: tuple[str, int] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def allows(self, family: int, address: object) -> bool:
+        if self.only is None or not isinstance(address, tuple) or not address:
+            return is_local_address(family, address)
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            return is_local_address(family, address)
+        host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
+        return host == self.only[0] and len(address) > 1 and address[1] == self.only[1]
+
+    def allows_host(self, host: object) -> bool:
+        if self.only is None:
+            return is_local_host(host)
+        return host is None or host == self.only[0]
 
     def record(self, what: str) -> NetworkBlocked:
         with self._lock:
@@ -100,17 +116,18 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
         sock, address = args[0], args[1]
         family = getattr(sock, "family", socket.AF_INET)
-        if not is_local_address(family, address):
+        if not guard.allows(family, address):
             raise guard.record(f"{event} {address!r}")
-    elif event in _LOOKUPS and not is_local_host(args[0]):
+    elif event in _LOOKUPS and not guard.allows_host(args[0]):
         raise guard.record(f"{event} {args[0]!r}")
 
 
 @contextmanager
-def network_guard() -> Iterator[NetworkGuard]:
-    """Block and record non-local connection attempts for the duration of the block."""
+def network_guard(only: tuple[str, int] | None = None) -> Iterator[NetworkGuard]:
+    """Block and record non-local connection attempts for the duration of the block; with
+    ``only`` (a loopback host and port), every address but that one."""
     global _active, _hook_installed
-    guard = NetworkGuard()
+    guard = NetworkGuard(only=only)
     if not _hook_installed:
         sys.addaudithook(_audit)  # cannot be removed; inert while no guard is active
         _hook_installed = True
@@ -122,29 +139,29 @@ def network_guard() -> Iterator[NetworkGuard]:
     real_getaddrinfo = socket.getaddrinfo
 
     def connect(self: socket.socket, address: Any) -> None:
-        if not is_local_address(self.family, address):
+        if not guard.allows(self.family, address):
             raise guard.record(f"socket.connect {address!r}")
         return real_connect(self, address)
 
     def connect_ex(self: socket.socket, address: Any) -> int:
-        if not is_local_address(self.family, address):
+        if not guard.allows(self.family, address):
             guard.record(f"socket.connect_ex {address!r}")
             return errno.ENETUNREACH
         return real_connect_ex(self, address)
 
     def sendto(self: socket.socket, *args: Any) -> int:
         address = args[-1]
-        if not is_local_address(self.family, address):
+        if not guard.allows(self.family, address):
             raise guard.record(f"socket.sendto {address!r}")
         return real_sendto(self, *args)
 
     def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
-        if not is_local_host(address[0]):
+        if not guard.allows(socket.AF_INET, tuple(address)):
             raise guard.record(f"socket.create_connection {address!r}")
         return real_create_connection(address, *args, **kwargs)
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if not is_local_host(host):
+        if not guard.allows_host(host):
             raise socket.gaierror(
                 socket.EAI_NONAME, str(guard.record(f"socket.getaddrinfo {host!r}"))
             )

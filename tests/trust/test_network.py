@@ -194,3 +194,62 @@ def test_a_tuning_step_offline(no_network: NetworkGuard, tmp_path: Path) -> None
     result = run_tune(spec, lambda _e: None, lambda: False)
     assert result.steps >= 1 and adapter_info(out).kind == "ift"
     assert no_network.attempts == []
+
+
+def test_guard_with_a_configured_server_allows_that_address_alone() -> None:
+    """With a model server configured, its host and port are the only address allowed:
+    another loopback port, another loopback address and any outside address are refused."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    other.bind(("127.0.0.1", 0))
+    other.listen(1)
+    host, port = server.getsockname()
+    other_port = other.getsockname()[1]
+    with network_guard(only=(host, port)) as guard:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+        with pytest.raises(OSError):
+            socket.create_connection(other.getsockname(), timeout=1)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.2", port), timeout=1)
+        with pytest.raises(OSError):
+            socket.create_connection(("192.0.2.1", port), timeout=1)
+    server.close()
+    other.close()
+    assert len(guard.attempts) == 3, guard.attempts
+    assert str(other_port) in guard.attempts[0]
+    assert "127.0.0.2" in guard.attempts[1] and "192.0.2.1" in guard.attempts[2]
+
+
+def test_asking_through_a_model_server_contacts_only_that_server(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Index, connect and ask with a real llama-cpp-python server on 127.0.0.1: every
+    connection goes to exactly its host and port, nothing else (not even other loopback)."""
+    from engine.chat import AskOptions, ChatSession
+    from engine.generate import GenSettings, connect_server
+    from engine.generate.server import ServerConfig
+    from engine.history import ChatStore
+    from tests.servers.conftest import start_model_server
+
+    model_server = start_model_server(tmp_path / "server.log")
+    try:
+        with network_guard(only=("127.0.0.1", model_server.port)) as guard:
+            folder = write_docs(tmp_path / "docs", DOCS)
+            lib = Library(EngineConfig(home=tmp_path / "home", parse_workers=1), embedder=embedder)
+            coll = lib.create("Office")
+            coll.index([folder])
+            gen = connect_server(
+                ServerConfig(model_server.url),
+                GenSettings(temperature=0.0, max_answer_tokens=24),
+            )
+            store = ChatStore(lib.home)
+            answer = ChatSession([coll], gen, store).ask(
+                "How many days of leave?", AskOptions(k=3, preset="answer")
+            )
+            assert answer.text.strip() and answer.stop in ("end", "length", "loop")
+            store.close()
+            coll.close()
+    finally:
+        model_server.stop()
+    assert guard.attempts == []

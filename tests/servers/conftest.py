@@ -1,0 +1,86 @@
+"""Real servers for the tests: llama-cpp-python's OpenAI-compatible server on 127.0.0.1.
+
+Started once per session with the default model and the same context size as the in-process
+backend, stopped and removed at the end. Skips with its reason when the server's packages
+(llama-cpp-python's ``[server]`` extra) are not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SERVER_PACKAGES = ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ModelServer:
+    process: subprocess.Popen[bytes]
+    url: str
+    port: int
+    log: Path
+
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Wait until the server answers again: llama-cpp-python's server finishes an answer
+        whose client has gone before it takes the next request."""
+        with urllib.request.urlopen(self.url + "/v1/models", timeout=timeout) as r:
+            r.read()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+
+def start_model_server(log: Path, n_ctx: int = 4096) -> ModelServer:
+    missing = [m for m in SERVER_PACKAGES if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"llama-cpp-python's server packages are not installed: {', '.join(missing)}")
+    from engine.generate import default_model_path
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path())]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--seed", "0"]
+    # The same threads as the in-process backend (the server would take half the cores).
+    cmd += ["--n_threads", str(os.cpu_count() or 1), "--n_threads_batch", str(os.cpu_count() or 1)]
+    with log.open("wb") as out:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"the model server exited: {log.read_text(errors='replace')[-2000:]}"
+            )
+        try:
+            with urllib.request.urlopen(url + "/v1/models", timeout=2) as r:
+                if json.load(r).get("data"):
+                    return ModelServer(proc, url, port, log)
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the model server did not start within 120 s")
+
+
+@pytest.fixture(scope="session")
+def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServer]:
+    server = start_model_server(tmp_path_factory.mktemp("llama-server") / "server.log")
+    yield server
+    server.stop()
