@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import FolioError, Library, ModelInfo
+from engine import OCR_LANGUAGES, FolioError, Library, ModelInfo
 from engine.generate import add_model, discover_models
 from engine.messages import storage_cause, what_to_do
 from engine.prompts import load_presets
@@ -84,6 +84,12 @@ class SettingsDialog(QDialog):
         self.ttft.setSpecialValueText("no cap")
         self.ttft.setSuffix(" s")
         self.edge = QCheckBox("Put the strongest sources first and last (lost-in-the-middle)")
+        self.ocr = QCheckBox("Read scanned pages and pictures (text recognition, OCR)")
+        self.ocr_note = QLabel(
+            f"Text recognition reads {OCR_LANGUAGES}. It takes a few seconds per scanned "
+            "page and works offline; pages with their own text are never read this way."
+        )
+        self.ocr_note.setWordWrap(True)
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
@@ -100,6 +106,8 @@ class SettingsDialog(QDialog):
         form.addRow("Prompt preset", self.preset)
         form.addRow("Time to first token cap", self.ttft)
         form.addRow("", self.edge)
+        form.addRow("", self.ocr)
+        form.addRow("", self.ocr_note)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -122,6 +130,7 @@ class SettingsDialog(QDialog):
         self.preset.setCurrentIndex(max(0, i))
         self.ttft.setValue(s.ttft_cap_s)
         self.edge.setChecked(s.edge_ordering)
+        self.ocr.setChecked(s.ocr)
 
     def refresh_models(self) -> Operation:
         home = self.library.home
@@ -176,6 +185,7 @@ class SettingsDialog(QDialog):
             preset=str(self.preset.currentData() or "answer"),
             ttft_cap_s=round(self.ttft.value(), 3),
             edge_ordering=self.edge.isChecked(),
+            ocr=self.ocr.isChecked(),
         )
 
     def accept_and_apply(self) -> None:

@@ -266,7 +266,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         else:
             for n, h in enumerate(hits, start=1):
                 away = " — file not reachable now" if h.unavailable else ""
-                print(f"[{n}] {h.name}, page {h.page} (score {h.score:.3f}){away}")
+                scan = ", read by OCR" if h.ocr else ""
+                print(f"[{n}] {h.name}, page {h.page}{scan} (score {h.score:.3f}){away}")
                 print(f"    {h.snippet(200)}")
     return 0
 

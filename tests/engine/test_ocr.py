@@ -4,6 +4,7 @@ layer), indexed with the real models, searched, highlighted; accuracy measured."
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -301,3 +302,23 @@ def test_damaged_pictures_fail_with_a_reason(tmp_path: Path) -> None:
     scan_page([]).image.save(blank)
     with pytest.raises(ReaderError, match="no text that Folio could recognise"):
         read_file(blank, ocr=OcrOptions())
+
+
+def test_cli_no_ocr_then_ocr_and_search_json_marks_the_page(tmp_path: Path) -> None:
+    """`folio index --no-ocr` leaves a scan unread with a reason; `folio index` reads it;
+    `folio search --json` gives "ocr": true and the location with "read by OCR"."""
+    from tests.engine.test_cli import folio
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "minutes.pdf").write_bytes(pdf_of_images([scan_page(PROSE[0]).image]))
+    home = tmp_path / "home"
+    off = folio(home, "index", str(docs), "-c", "Minutes", "--no-ocr", "--json")
+    report = json.loads(off.stdout)
+    assert [f["reason"] for f in report["failed"]] == [NO_TEXT_OCR_OFF]
+    on = json.loads(folio(home, "index", "-c", "Minutes", "--json").stdout)
+    assert [Path(f["path"]).name for f in on["indexed"]] == ["minutes.pdf"]
+    found = folio(home, "search", "software licences rose", "-c", "Minutes", "--json")
+    top = json.loads(found.stdout)["hits"][0]
+    assert top["ocr"] is True and top["page"] == 1
+    assert top["location"] == "page 1, read by OCR"
