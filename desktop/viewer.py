@@ -177,7 +177,7 @@ class SourceViewer(QWidget):
         painter.setPen(QPen(QColor(230, 150, 0), 2))
         painter.setBrush(QColor(255, 214, 0, 90))
         for x0, y0, x1, y1 in rects:
-            painter.drawRect(QRectF(x0 * w - 2, y0 * h - 2, (x1 - x0) * w + 4, (y1 - y0) * h + 4))
+            painter.drawRect(QRectF(x0 * w - 4, y0 * h - 2, (x1 - x0) * w + 8, (y1 - y0) * h + 4))
         painter.end()
         self.scan_label.setPixmap(QPixmap.fromImage(image))
         self.scan_label.resize(image.size())
