@@ -55,6 +55,8 @@ def read_image(data: bytes, ocr: OcrOptions | None = None) -> ParsedDocument:
         raise
     except MemoryError:
         raise
+    except Image.DecompressionBombError:
+        raise ReaderError(IMAGE_TOO_LARGE) from None
     except Exception as exc:  # PIL raises many types on damaged files
         log.info("picture not opened: %s", type(exc).__name__)
         raise ReaderError(IMAGE_DAMAGED) from None

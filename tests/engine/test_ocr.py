@@ -322,3 +322,16 @@ def test_cli_no_ocr_then_ocr_and_search_json_marks_the_page(tmp_path: Path) -> N
     top = json.loads(found.stdout)["hits"][0]
     assert top["ocr"] is True and top["page"] == 1
     assert top["location"] == "page 1, read by OCR"
+
+
+def test_a_picture_with_too_many_pixels_is_refused_unread(tmp_path: Path) -> None:
+    """A decompression bomb (a tiny file that claims a huge picture) is refused by its size."""
+    from PIL import Image
+
+    big = tmp_path / "huge.png"
+    Image.new("1", (20_000, 10_000), 1).save(big)
+    assert big.stat().st_size < 1_000_000
+    started = time.monotonic()
+    with pytest.raises(ReaderError, match="too large to read safely"):
+        read_file(big, ocr=OcrOptions())
+    assert time.monotonic() - started < 5
