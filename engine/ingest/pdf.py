@@ -167,12 +167,17 @@ def _read_pdf(data: bytes, ocr: OcrOptions) -> ParsedDocument:
         raise ReaderError(_damaged(first_error))
 
     # Pages whose text layer is no usable text: a scan, a photo, glyphs without meaning.
+    # With OCR off, PDFium is never asked (the reader is then pypdf alone, as before).
     scans = _Scans(data)
+    read: dict[int, Section] = {}
+    ocr_missing = False
     try:
-        wanted = [n for n, text in texts.items() if needs_ocr(text, scans.share_of(n))]
-        read: dict[int, Section] = {}
-        ocr_missing = False
-        if ocr.enabled and wanted:
+        wanted = (
+            [n for n, text in texts.items() if needs_ocr(text, scans.share_of(n))]
+            if ocr.enabled
+            else []
+        )
+        if wanted:
             try:
                 read = scans.read(wanted, total, ocr)
             except OcrUnavailable as exc:

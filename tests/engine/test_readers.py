@@ -141,6 +141,10 @@ def check_document(doc: ParsedDocument) -> None:
         section.text.encode("utf-8")  # no lone surrogates
         assert "\x00" not in section.text
         assert section.label
+        # Word boxes of a page read by OCR: spans inside the text, corners on the page.
+        for start, end, x0, y0, x1, y1 in section.boxes:
+            assert 0 <= start < end <= len(section.text)
+            assert 0.0 <= x0 <= x1 <= 1.0 and 0.0 <= y0 <= y1 <= 1.0
     assert all(isinstance(w, str) for w in doc.warnings)
 
 
