@@ -272,15 +272,18 @@ class _Scans:
             import pypdfium2.raw as raw
 
             page = pdf[number - 1]
-            width, height = page.get_size()
-            area = max(1.0, float(width) * float(height))
-            covered = 0.0
-            for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
-                left, bottom, right, top = obj.get_pos()
-                w = max(0.0, min(right, width) - max(left, 0.0))
-                h = max(0.0, min(top, height) - max(bottom, 0.0))
-                covered += w * h
-            return min(1.0, covered / area)
+            try:
+                width, height = page.get_size()
+                area = max(1.0, float(width) * float(height))
+                covered = 0.0
+                for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+                    left, bottom, right, top = obj.get_pos()
+                    w = max(0.0, min(right, width) - max(left, 0.0))
+                    h = max(0.0, min(top, height) - max(bottom, 0.0))
+                    covered += w * h
+                return min(1.0, covered / area)
+            finally:
+                page.close()
         except MemoryError:
             raise
         except Exception:
@@ -297,15 +300,19 @@ class _Scans:
                 ocr.on_page(number, total)
             try:
                 page = pdf[number - 1]
-                bitmap = page.render(scale=_scale(page.get_size(), ocr.dpi), grayscale=True)
-                image = bitmap.to_pil()
+                try:
+                    bitmap = page.render(scale=_scale(page.get_size(), ocr.dpi), grayscale=True)
+                    image = bitmap.to_pil().copy()  # its own pixels: PDFium's are freed now
+                    bitmap.close()
+                finally:
+                    page.close()
             except MemoryError:
                 raise
             except Exception as exc:  # one page PDFium cannot draw must not sink the file
                 log.info("page %d could not be drawn for OCR: %s", number, short_reason(exc))
                 continue
             found = read_image_text(image, ocr.threads)
-            del image, bitmap
+            del image
             if found.text.strip():
                 out[number] = Section(
                     page=number,
