@@ -120,10 +120,18 @@ def engine(threads: int = 0) -> Any:
     n = _threads(threads)
     with _lock:
         if _engine is None or _engine_threads != n:
+            # onnxruntime's native code sends usage events unless told not to (engine.offline
+            # sets this for every process; set here too for a caller that bypassed it).
+            os.environ["ORT_DISABLE_TELEMETRY"] = "1"
             try:
+                import onnxruntime
                 from rapidocr import RapidOCR
             except ImportError as exc:  # onnxruntime or opencv missing
                 raise OcrUnavailable(f"OCR runtime missing: {exc}") from None
+            try:
+                onnxruntime.disable_telemetry_events()
+            except Exception:  # an onnxruntime without the switch has nothing to switch off
+                pass
             params = rapidocr_params(n)
             # rapidocr logs each model path at INFO through its own logger.
             logging.getLogger("RapidOCR").setLevel(logging.ERROR)

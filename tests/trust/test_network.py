@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -256,3 +257,35 @@ def test_ocr_configuration_names_every_model_inside_the_package() -> None:
     assert set(paths) == {"Det.model_path", "Rec.model_path", "Cls.model_path"}
     for path in paths.values():
         assert path.is_file() and path.parent == models_dir()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_ocr_indexing_tries_no_connection_even_from_native_code(tmp_path: Path) -> None:
+    """The guard above sees Python's sockets only. Native libraries can connect on their own
+    (onnxruntime's usage events did: DNS look-ups of mobile.events.data.microsoft.com), so
+    `folio index` of a scan and a picture runs here under strace, reader processes included,
+    and not one connection to another machine may be tried."""
+    from tests.scans import pdf_of_images, scan_page
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "scan.pdf").write_bytes(
+        pdf_of_images([scan_page(["Boiler service is due in May."]).image])
+    )
+    scan_page(["The lift is inspected twice a year."]).image.save(docs / "lift.png")
+    trace = tmp_path / "connect.trace"
+    # Not inherited from this test process: Folio must switch the telemetry off itself.
+    env = {k: v for k, v in python_env().items() if k != "ORT_DISABLE_TELEMETRY"}
+    out = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o", str(trace),
+         sys.executable, "-m", "engine.cli", "--home", str(tmp_path / "home"), "index",
+         str(docs), "-c", "Scans", "--json"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert len(report["indexed"]) == 2 and report["failed"] == [], report
+    lines = trace.read_text().splitlines()
+    outgoing = [ln for ln in lines if "AF_INET" in ln and "127.0.0.1" not in ln]
+    assert outgoing == [], outgoing[:5]
+    assert not any("microsoft" in ln for ln in lines)
