@@ -147,8 +147,17 @@ def _blank(image: Any) -> bool:
     return max(ImageStat.Stat(image.convert("L")).stddev) < 1.5
 
 
-def _fit(image: Any) -> Any:
-    """The image as 8-bit RGB, scaled down to at most MAX_SIDE pixels on its longer side."""
+# The text detector works on images at least this many pixels on their shorter side; rapidocr
+# scales smaller ones up to it (a 40-pixel strip 18 times, which took seconds per pass).
+DETECT_SIDE = 736
+
+
+def _fit(image: Any) -> tuple[Any, tuple[int, int]]:
+    """The image as 8-bit RGB, scaled down to at most MAX_SIDE pixels on its longer side; a
+    small picture is scaled up at most twice and set on a white margin up to DETECT_SIDE.
+    Returns the image and the size of the picture on it (top left), for the boxes."""
+    from PIL import Image
+
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     longest = max(image.size)
@@ -156,9 +165,19 @@ def _fit(image: Any) -> Any:
         scale = MAX_SIDE / longest
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(size)
-    if image.mode == "L":
-        image = image.convert("RGB")
-    return image
+    shortest = min(image.size)
+    if shortest < DETECT_SIDE:
+        scale = min(2.0, DETECT_SIDE / max(1, shortest))
+        if scale > 1.0:
+            size = (round(image.width * scale), round(image.height * scale))
+            image = image.resize(size)
+        if min(image.size) < DETECT_SIDE:
+            canvas = Image.new(
+                image.mode, (max(image.width, DETECT_SIDE), max(image.height, DETECT_SIDE)), "white"
+            )
+            canvas.paste(image, (0, 0))
+            return canvas.convert("RGB"), image.size
+    return image.convert("RGB") if image.mode == "L" else image, image.size
 
 
 @dataclass
@@ -301,21 +320,24 @@ def read_image_text(image: Any, threads: int = 0) -> PageText:
     (most confident characters) is kept; its boxes are given on the page as it is.
     """
     ocr = engine(threads)
-    image = _fit(image)
     if _blank(image):
         return PageText("", ())
     import numpy as np
 
-    lines = _lines(ocr(np.asarray(image)))
-    best, best_q, turned, size = lines, _quality(lines), 0, image.size
-    if _upright_share(lines) < 0.5 or best_q < 20:
+    fitted, picture = _fit(image)
+    lines = _lines(ocr(np.asarray(fitted)))
+    best, best_q, turned, size = lines, _quality(lines), 0, picture
+    # Read turned a quarter each way when most of what was found runs up or down the page,
+    # or when a page-sized picture gave almost nothing.
+    sideways = _upright_share(lines) < 0.5
+    if sideways or (best_q < 20 and min(picture) >= DETECT_SIDE):
         for angle in (90, 270):
             # PIL rotates counter-clockwise; -angle turns the page clockwise by ``angle``.
-            turned_image = image.rotate(-angle, expand=True)
-            other = _lines(ocr(np.asarray(turned_image)))
+            turned_fit, turned_picture = _fit(image.rotate(-angle, expand=True))
+            other = _lines(ocr(np.asarray(turned_fit)))
             q = _quality(other) * _upright_share(other)
             if q > best_q * 1.2:
-                best, best_q, turned, size = other, q, angle, turned_image.size
+                best, best_q, turned, size = other, q, angle, turned_picture
     text, boxes = _page_text(best, size[0], size[1])
     return PageText(text, tuple(_unturn(b, turned) for b in boxes), turned)
 
