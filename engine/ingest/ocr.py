@@ -98,6 +98,8 @@ def rapidocr_params(threads: int) -> dict[str, Any]:
             "Global.log_level": "error",
             # Boxes per word, for exact highlights.
             "Global.return_word_box": True,
+            # Folio turns pages itself (read_image_text); see there why not per line.
+            "Global.use_cls": False,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
@@ -286,6 +288,12 @@ def _quality(lines: list[_Line]) -> float:
     return total
 
 
+def _mean_score(lines: list[_Line]) -> float:
+    """The recognition confidence of the lines, weighted by their characters."""
+    chars = [sum(len(w[0]) for w in line.words) for line in lines]
+    return sum(n * line.score for n, line in zip(chars, lines, strict=True)) / max(1, sum(chars))
+
+
 def _upright_share(lines: list[_Line]) -> float:
     """Share of the recognised characters in lines wider than tall."""
     wide = tall = 0
@@ -328,10 +336,16 @@ def read_image_text(image: Any, threads: int = 0) -> PageText:
     lines = _lines(ocr(np.asarray(fitted)))
     best, best_q, turned, size = lines, _quality(lines), 0, picture
     # Read turned a quarter each way when most of what was found runs up or down the page,
-    # or when a page-sized picture gave almost nothing.
-    sideways = _upright_share(lines) < 0.5
-    if sideways or (best_q < 20 and min(picture) >= DETECT_SIDE):
-        for angle in (90, 270):
+    # or when a page-sized picture gave almost nothing; turned upside down when what was
+    # found was read with little confidence (rapidocr's own line-direction classifier is
+    # off: it turned correct lines of long text upside down and garbled them).
+    angles: tuple[int, ...] = ()
+    if _upright_share(lines) < 0.5 or (best_q < 20 and min(picture) >= DETECT_SIDE):
+        angles = (90, 270)
+    elif lines and _mean_score(lines) < 0.8:
+        angles = (180,)
+    if angles:
+        for angle in angles:
             # PIL rotates counter-clockwise; -angle turns the page clockwise by ``angle``.
             turned_fit, turned_picture = _fit(image.rotate(-angle, expand=True))
             other = _lines(ocr(np.asarray(turned_fit)))
