@@ -149,6 +149,8 @@ class MainWindow(QMainWindow):
         self._reembed_op: Operation | None = None
 
         self.settings = load_settings(library.home)
+        # Indexing reads scanned pages by OCR unless the user turned it off.
+        library.config.ocr = self.settings.ocr
         self.loaded_model = LoadedModel()  # one loaded model, shared by chat and Compare
         self.chat = ChatPanel(
             library,
@@ -578,8 +580,11 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, p.files_total)
             self.progress.setValue(p.files_done)
         eta = f", about {int(p.eta_seconds)} s left" if p.eta_seconds else ""
+        # A scan is read page by page: say which file and page, it takes a while.
+        detail = f" — {Path(p.current).name}, {p.detail}" if p.detail and p.current else ""
         self.status_label.setText(
-            f"Indexing: {p.files_done} of {p.files_total} files, {p.chunks_embedded} passages{eta}"
+            f"Indexing: {p.files_done} of {p.files_total} files, {p.chunks_embedded} passages"
+            f"{eta}{detail}"
         )
 
     def _add_pending_rows(self, name: str) -> None:
@@ -713,6 +718,7 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
+        self.library.config.ocr = settings.ocr
         self.chat.apply_settings(settings)
 
     # -- search -------------------------------------------------------------------------

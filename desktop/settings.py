@@ -35,6 +35,8 @@ class Settings:
     edge_ordering: bool = True
     adapter: str = ""  # a GGUF LoRA adapter for chat ("" = none); its base adapters come too
     adapter_scale: float = 1.0
+    # Read scanned PDF pages and pictures by text recognition (OCR) when indexing.
+    ocr: bool = True
 
     def gen_settings(self) -> GenSettings:
         return GenSettings(

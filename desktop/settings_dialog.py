@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import FolioError, Library, ModelInfo
+from engine import OCR_LANGUAGES, FolioError, Library, ModelInfo
 from engine.generate import add_model, discover_models
 from engine.messages import storage_cause, what_to_do
 from engine.prompts import load_presets
@@ -87,6 +87,12 @@ class SettingsDialog(QDialog):
         self.quote_picks = QCheckBox(
             "With quotes, let the model choose the sentences (it answers with their numbers)"
         )
+        self.ocr = QCheckBox("Read scanned pages and pictures (text recognition, OCR)")
+        self.ocr_note = QLabel(
+            f"Text recognition reads {OCR_LANGUAGES}. It takes a few seconds per scanned "
+            "page and works offline; pages with their own text are never read this way."
+        )
+        self.ocr_note.setWordWrap(True)
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
@@ -104,6 +110,8 @@ class SettingsDialog(QDialog):
         form.addRow("", self.quote_picks)
         form.addRow("Time to first token cap", self.ttft)
         form.addRow("", self.edge)
+        form.addRow("", self.ocr)
+        form.addRow("", self.ocr_note)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -127,6 +135,7 @@ class SettingsDialog(QDialog):
         self.ttft.setValue(s.ttft_cap_s)
         self.edge.setChecked(s.edge_ordering)
         self.quote_picks.setChecked(s.quote_model_picks)
+        self.ocr.setChecked(s.ocr)
 
     def refresh_models(self) -> Operation:
         home = self.library.home
@@ -182,6 +191,7 @@ class SettingsDialog(QDialog):
             ttft_cap_s=round(self.ttft.value(), 3),
             edge_ordering=self.edge.isChecked(),
             quote_model_picks=self.quote_picks.isChecked(),
+            ocr=self.ocr.isChecked(),
         )
 
     def accept_and_apply(self) -> None:

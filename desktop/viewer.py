@@ -2,10 +2,11 @@
 
 PDFs are rendered with QtPdf at the cited page with the whole passage highlighted, every line
 of it, and scrolled into view (``pdf_highlight``); when the passage cannot be placed on the page
-its opening words are found by the PDF search model instead. Other formats show the cited
-section as text with the passage selected and scrolled into view. "Open in default app" opens
-only documents of the collection, and asks first for a web page: a browser may fetch its
-pictures and scripts from the internet.
+its opening words are found by the PDF search model instead. A page read by OCR (a scan, a
+picture) is shown as its image with the passage's words marked where OCR found them. Other
+formats show the cited section as text with the passage selected and scrolled into view. "Open
+in default app" opens only documents of the collection, and asks first for a web page: a
+browser may fetch its pictures and scripts from the internet.
 """
 
 from __future__ import annotations
@@ -13,8 +14,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPointF, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QImage,
+    QImageReader,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (
@@ -22,6 +34,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QTextBrowser,
     QTextEdit,
@@ -30,6 +43,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine import FolioError, Library
+from engine.ingest.ocr import Rect, span_rects
+from engine.types import IMAGE_SUFFIXES, Box
 
 from .pdf_highlight import HighlightPdfView, passage_rects
 from .tasks import Executor, Operation
@@ -71,9 +86,16 @@ class SourceViewer(QWidget):
         self.pdf_view.setSearchModel(self.pdf_search)
         self.pdf_view.setPageMode(QPdfView.PageMode.MultiPage)
         self.text_view = QTextBrowser()
+        # A page read by OCR: its image, the passage's words marked on it.
+        self.scan_label = QLabel()
+        self.scan_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.scan_area = QScrollArea()
+        self.scan_area.setWidget(self.scan_label)
+        self.scan_rects: list[Rect] = []  # highlighted, as fractions of the page
         self.stack = QStackedWidget()
         self.stack.addWidget(self.pdf_view)
         self.stack.addWidget(self.text_view)
+        self.stack.addWidget(self.scan_area)
         self.message = QLabel("")
         self.message.setWordWrap(True)
 
@@ -89,7 +111,8 @@ class SourceViewer(QWidget):
         self, collection: str, path: str, page: int, start: int, end: int, passage: str
     ) -> None:
         self.collection, self.current_path, self.current_page = collection, path, page
-        self.title.setText(f"{Path(path).name} — {'page' if _is_pdf(path) else 'section'} {page}")
+        kind = "page" if _is_pdf(path) or _is_picture(path) else "section"
+        self.title.setText(f"{Path(path).name} — {kind} {page}")
         self.message.setText("")
         # Not openable until this path is confirmed to be a document of the collection.
         self.open_button.setEnabled(False)
@@ -97,19 +120,20 @@ class SourceViewer(QWidget):
         self.raise_()
         library = self.library
 
-        def work(_op: Operation) -> tuple[bool, str]:
+        def work(_op: Operation) -> tuple[bool, str, list[Box]]:
             with library.open(collection) as coll:
                 if not coll.owns(path):
-                    return False, ""
-                if _is_pdf(path):
+                    return False, "", []
+                boxes = coll.page_boxes(path, page)  # a page read by OCR has them
+                if _is_pdf(path) and not boxes:
                     if passage:
-                        return True, ""  # the passage's own words place it (no re-reading)
+                        return True, "", []  # the passage's own words place it (no re-reading)
                     # No passage text: the page as indexed, which the offsets refer to.
                     try:
-                        return True, coll.section_text(path, page)
+                        return True, coll.section_text(path, page), []
                     except FolioError:
-                        return True, ""
-                return True, coll.section_text(path, page)
+                        return True, "", []
+                return True, coll.section_text(path, page), boxes
 
         op = Operation(work)
         op.succeeded.connect(lambda r: self._display(r, path, page, start, end, passage))
@@ -117,16 +141,25 @@ class SourceViewer(QWidget):
         self._executor.submit(op)
 
     def _display(
-        self, result: tuple[bool, str], path: str, page: int, start: int, end: int, passage: str
+        self,
+        result: tuple[bool, str, list[Box]],
+        path: str,
+        page: int,
+        start: int,
+        end: int,
+        passage: str,
     ) -> None:
-        owned, text = result
+        owned, text, boxes = result
         if path != self.current_path:
             return  # another citation was opened meanwhile
         self.open_button.setEnabled(owned)
         if not owned:
             self.message.setText("This file is not part of the collection, so Folio won't open it.")
             return
-        if _is_pdf(path):
+        self.scan_rects = []
+        if boxes and self._show_scan(path, page, span_rects(boxes, start, end)):
+            self.message.setText("This page was read by text recognition (OCR).")
+        elif _is_pdf(path) and not boxes:
             self.stack.setCurrentWidget(self.pdf_view)
             if self.pdf_doc.load(path) != QPdfDocument.Error.None_:
                 self.message.setText("The PDF could not be opened (changed or locked since?).")
@@ -156,6 +189,28 @@ class SourceViewer(QWidget):
             self.text_view.setPlainText(text)
             self._highlight(start, end)
         self.shown.emit()
+
+    def _show_scan(self, path: str, page: int, rects: list[Rect]) -> bool:
+        """Show the page image with ``rects`` marked; False when it cannot be drawn."""
+        image = _page_image(path, page, SCAN_WIDTH)
+        if image is None or image.isNull():
+            return False
+        image = image.convertToFormat(QImage.Format.Format_RGB32)
+        w, h = image.width(), image.height()
+        painter = QPainter(image)
+        painter.setPen(QPen(QColor(230, 150, 0), 2))
+        painter.setBrush(QColor(255, 214, 0, 90))
+        for x0, y0, x1, y1 in rects:
+            painter.drawRect(QRectF(x0 * w - 4, y0 * h - 2, (x1 - x0) * w + 8, (y1 - y0) * h + 4))
+        painter.end()
+        self.scan_label.setPixmap(QPixmap.fromImage(image))
+        self.scan_label.resize(image.size())
+        self.stack.setCurrentWidget(self.scan_area)
+        self.scan_rects = rects
+        if rects:
+            x0, y0, _x1, _y1 = rects[0]
+            self.scan_area.ensureVisible(int(x0 * w), int(y0 * h), 40, 120)
+        return True
 
     def _on_search_results(self) -> None:
         if self._target_page >= 0 and self.pdf_view.currentSearchResultIndex() < 0:
@@ -238,3 +293,36 @@ def is_web_page(path: str) -> bool:
 
 def _is_pdf(path: str) -> bool:
     return path.lower().endswith(".pdf")
+
+
+def _is_picture(path: str) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+# Width in pixels at which a scanned page is shown.
+SCAN_WIDTH = 1000
+
+
+def _page_image(path: str, page: int, width: int) -> QImage | None:
+    """Page ``page`` of a PDF or a picture (a TIFF's page), ``width`` pixels wide."""
+    if _is_pdf(path):
+        doc = QPdfDocument()
+        try:
+            if doc.load(path) != QPdfDocument.Error.None_ or not 0 < page <= doc.pageCount():
+                return None
+            points = doc.pagePointSize(page - 1)
+            if points.width() <= 0:
+                return None
+            height = round(width * points.height() / points.width())
+            return doc.render(page - 1, QSize(width, height))
+        finally:
+            doc.close()
+    reader = QImageReader(path)
+    # Turned as its EXIF data says, as OCR read it.
+    reader.setAutoTransform(True)
+    if page > 1 and not reader.jumpToImage(page - 1):
+        return None
+    image = reader.read()
+    if image.isNull():
+        return None
+    return image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)

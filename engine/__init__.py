@@ -21,11 +21,13 @@ from .errors import (  # noqa: E402
 )
 from .generate import GenSettings, ModelInfo, discover_models, load_generator  # noqa: E402
 from .history import ChatStore  # noqa: E402
+from .ingest.ocr import LANGUAGES as OCR_LANGUAGES  # noqa: E402
 from .library import Collection, CollectionInfo, Library  # noqa: E402
 from .progress import CancelToken  # noqa: E402
 from .types import DocumentGroup, FileOutcome, Hit, IndexReport, Progress  # noqa: E402
 
 __all__ = [
+    "OCR_LANGUAGES",
     "Answer",
     "AskOptions",
     "CancelToken",

@@ -32,6 +32,8 @@ def _library(args: argparse.Namespace) -> Any:
         cfg.embed_model = Path(args.embed_model).expanduser()
     if getattr(args, "workers", None):
         cfg.parse_workers = args.workers
+    if getattr(args, "no_ocr", False):
+        cfg.ocr = False
     return Library(cfg)
 
 
@@ -61,9 +63,10 @@ class _Bar:
         frac = p.files_done / p.files_total if p.files_total else 0.0
         bar = "#" * int(frac * width)
         eta = f" ETA {int(p.eta_seconds)}s" if p.eta_seconds else ""
+        detail = f", {p.detail}" if p.detail else ""
         line = (
             f"\r{p.stage:<9} [{bar:<{width}}] {p.files_done}/{p.files_total} files, "
-            f"{p.chunks_embedded} chunks{eta}"
+            f"{p.chunks_embedded} chunks{eta}{detail}"
         )
         sys.stderr.write(line[:120].ljust(100))
         if p.stage == "done":
@@ -82,6 +85,9 @@ def hit_json(h: Hit) -> dict[str, object]:
         "text": h.text,
         "context": h.context,
         "unavailable": h.unavailable,
+        # The page was read by OCR (a scan or a picture); its location says so.
+        "ocr": h.ocr,
+        "location": h.location,
     }
 
 
@@ -260,7 +266,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         else:
             for n, h in enumerate(hits, start=1):
                 away = " — file not reachable now" if h.unavailable else ""
-                print(f"[{n}] {h.name}, page {h.page} (score {h.score:.3f}){away}")
+                scan = ", read by OCR" if h.ocr else ""
+                print(f"[{n}] {h.name}, page {h.page}{scan} (score {h.score:.3f}){away}")
                 print(f"    {h.snippet(200)}")
     return 0
 
@@ -717,6 +724,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("paths", nargs="*", help="files and folders (none: the collection's own)")
     i.add_argument("--collection", "-c", required=True)
     i.add_argument("--workers", type=int, help="parser processes (default: cores - 1)")
+    i.add_argument(
+        "--no-ocr",
+        action="store_true",
+        help="do not read scanned pages and pictures by text recognition (OCR)",
+    )
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index)
 

@@ -23,7 +23,7 @@ from .ingest.profile import document_label
 from .progress import CancelToken, ProgressCallback
 from .retrieve import EXHAUSTIVE_THRESHOLD, Retriever, SearchOptions
 from .route import DocumentIndex
-from .types import DocumentGroup, FileOutcome, Hit, IndexReport, Progress
+from .types import Box, DocumentGroup, FileOutcome, Hit, IndexReport, Progress
 
 if TYPE_CHECKING:
     from .library import Library
@@ -206,6 +206,9 @@ class Collection:
                 embed_batch=cfg.embed_batch,
                 embed_streams=cfg.embed_streams,
                 probe_seconds=cfg.probe_seconds,
+                ocr=cfg.ocr,
+                ocr_dpi=cfg.ocr_dpi,
+                ocr_threads=cfg.ocr_threads,
                 # The header fills what the passage leaves of the model's window (at least 24).
                 header_tokens=max(24, emb.max_tokens - 2 - min(cfg.chunk_tokens, emb.max_tokens))
                 if cfg.context_headers
@@ -434,7 +437,8 @@ class Collection:
         row = self.store.doc_by_path(os.path.abspath(path))
         if row is None:
             raise CollectionError(f"{Path(path).name} is not a document of '{self.name}'.")
-        if not row.unavailable:
+        # A page read by OCR is shown as indexed: reading the scan again takes seconds.
+        if not row.unavailable and not self.store.page_boxes(row.id, page):
             try:
                 doc = read_file(Path(path))
             except (FolioError, OSError):
@@ -447,6 +451,11 @@ class Collection:
         if indexed is None:
             raise CollectionError(f"{Path(path).name} has no page or section {page} any more.")
         return indexed
+
+    def page_boxes(self, path: str | Path, page: int) -> list[Box]:
+        """The word boxes of a page read by OCR, for highlights ([] for other pages)."""
+        row = self.store.doc_by_path(os.path.abspath(path))
+        return [] if row is None else self.store.page_boxes(row.id, page)
 
     def _indexed_section(self, doc_id: int, page: int) -> str | None:
         """A page rebuilt from its stored passages: each at its start offset, gaps (text that

@@ -39,3 +39,9 @@ class EngineConfig:
     program: str = "a Folio program"
     # The longest wait for another program that is updating the same collection.
     lock_wait_seconds: float = 3600.0
+    # Read scanned PDF pages and pictures (PNG, JPEG, TIFF) by text recognition (OCR), pages
+    # drawn at ``ocr_dpi``; off, such pages stay unsearchable ("no text, scanned?").
+    ocr: bool = True
+    ocr_dpi: int = 200
+    # Threads of one OCR run (0: as many cores as there are, at most 4).
+    ocr_threads: int = 0

@@ -280,6 +280,7 @@ class Retriever:
             keyword_rank=kr,
             context=row.context,
             unavailable=row.unavailable,
+            ocr=row.ocr,
         )
 
     # -- exhaustive ---------------------------------------------------------------------

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Where a word of an OCR'd page is: (start, end) of the word in the page text, then
+# (x0, y0, x1, y1) as fractions of the page's width and height, origin top left.
+Box = tuple[int, int, float, float, float, float]
+# Files that are pictures: each image (each page of a TIFF) is a page read by OCR.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+
 
 @dataclass(frozen=True)
 class Section:
@@ -11,13 +17,15 @@ class Section:
 
     ``page`` is 1-based for PDFs (the page number a person sees in a viewer); other formats
     number their sections 1.. in reading order. ``label`` is what a citation prints
-    (``"page 3"``, ``"section 2"``).
+    (``"page 3"``, ``"section 2"``). A page read by OCR has the flag ``"ocr"`` and the box
+    of each word (``boxes``), for highlights.
     """
 
     page: int
     text: str
     label: str = ""
     flags: tuple[str, ...] = ()
+    boxes: tuple[Box, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class Hit:
     # Why the document's file cannot be reached now ('' when it can): the passage is still
     # found and cited, and the citation says the file cannot be opened now.
     unavailable: str = ""
+    # The passage's page was read by OCR (a scan or a picture), not from a text layer.
+    ocr: bool = False
 
     @property
     def name(self) -> str:
@@ -69,9 +79,12 @@ class Hit:
 
     @property
     def location(self) -> str:
-        """Where the passage is, as a citation prints it: "page 3" (PDF) or "section 3"."""
-        kind = "page" if self.path.lower().endswith(".pdf") else "section"
-        return f"{kind} {self.page}"
+        """Where the passage is, as a citation prints it: "page 3" (PDF, picture), "page 3,
+        read by OCR" (a scanned page) or "section 3"."""
+        lower = self.path.lower()
+        paged = lower.endswith(".pdf") or any(lower.endswith(s) for s in IMAGE_SUFFIXES)
+        kind = "page" if paged or self.ocr else "section"
+        return f"{kind} {self.page}, read by OCR" if self.ocr else f"{kind} {self.page}"
 
     def snippet(self, width: int = 240) -> str:
         flat = " ".join(self.text.split())
@@ -150,3 +163,6 @@ class Progress:
     chunks_embedded: int = 0
     current: str = ""
     eta_seconds: float | None = None
+    # What is happening inside the current file, for a person: "page 12 of 40 (reading the
+    # scan)" while its pages are read by OCR; "" otherwise.
+    detail: str = ""

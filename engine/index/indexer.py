@@ -25,11 +25,13 @@ from .. import reasons
 from ..embed.base import Embedder
 from ..errors import Cancelled, FolioError, StorageError
 from ..ingest.context import embedding_text
-from ..ingest.pool import ParsePool, ParseResult, ParseTask
+from ..ingest.image import PICTURE_WITHOUT_OCR
+from ..ingest.pdf import SCANNED_PAGES_WARNING, SCANNED_WITHOUT_OCR
+from ..ingest.pool import PageProgress, ParsePool, ParseResult, ParseTask
 from ..ingest.profile import document_label
 from ..messages import problems
 from ..progress import CancelToken, ProgressCallback, Throttle, eta
-from ..types import FileOutcome, IndexReport, Progress
+from ..types import IMAGE_SUFFIXES, FileOutcome, IndexReport, Progress
 from .ann import VectorIndex
 from .scan import FILE_NOT_ALLOWED, PROBE_SECONDS, VANISHED, FileEntry, ScanProblem, walk
 from .store import DocRow, Store
@@ -58,6 +60,10 @@ class IndexSettings:
     header_tokens: int = 54
     # Seconds a collection's folder may take to answer before it counts as not reachable now.
     probe_seconds: float = PROBE_SECONDS
+    # Read scanned pages and pictures by text recognition (OCR), at this resolution.
+    ocr: bool = True
+    ocr_dpi: int = 200
+    ocr_threads: int = 0
 
 
 def sha256_file(path: str) -> str:
@@ -85,6 +91,18 @@ _REMEMBER = 20_000
 def _label(p: _Pending) -> str:
     """The text that stands for a whole document in the document index."""
     return document_label(str(p.entry.path), p.result.profile)
+
+
+def _scanned_without_ocr(doc: DocRow) -> bool:
+    """A document whose scanned pages (or picture) were left unread because OCR was off or
+    missing when it was indexed: with OCR on, it is read again."""
+    if doc.status == "failed":
+        return (
+            doc.reason in SCANNED_WITHOUT_OCR
+            or doc.reason in PICTURE_WITHOUT_OCR
+            or (doc.reason == reasons.BINARY and Path(doc.path).suffix.lower() in IMAGE_SUFFIXES)
+        )
+    return any(SCANNED_PAGES_WARNING in w for w in doc.warnings)
 
 
 def _failed_in_older_words(doc: DocRow) -> bool:
@@ -170,7 +188,7 @@ class Indexer:
         parse_started = time.monotonic()
         finished = False  # False while an error is on its way out
 
-        def tell(stage: str, current: str = "", force: bool = False) -> None:
+        def tell(stage: str, current: str = "", force: bool = False, detail: str = "") -> None:
             notify(
                 Progress(
                     stage,
@@ -179,6 +197,7 @@ class Indexer:
                     report.chunks_embedded,
                     current,
                     eta(done, total, parse_started),
+                    detail,
                 ),
                 force=force,
             )
@@ -189,7 +208,9 @@ class Indexer:
                 if cancel.cancelled:
                     raise Cancelled()
                 doc = by_path.get(entry.path)
-                again = doc is not None and _failed_in_older_words(doc)
+                again = doc is not None and (
+                    _failed_in_older_words(doc) or (self.settings.ocr and _scanned_without_ocr(doc))
+                )
                 if (
                     not reread
                     and not again
@@ -252,6 +273,9 @@ class Indexer:
                         time_limit=self.settings.file_time_limit,
                         mem_limit=self.settings.file_mem_limit,
                         header_tokens=self.settings.header_tokens,
+                        ocr=self.settings.ocr,
+                        ocr_dpi=self.settings.ocr_dpi,
+                        ocr_threads=self.settings.ocr_threads,
                     )
                     parse_started = time.monotonic()
                 queued[expected] = (entry, sha)
@@ -285,6 +309,14 @@ class Indexer:
                     finally:
                         report.parse_wait_seconds += time.monotonic() - waited
                     pool.hungry.clear()
+                if isinstance(res, PageProgress):
+                    # A scan is being read page by page: say where, it takes a while.
+                    tell(
+                        "indexing",
+                        res.path,
+                        detail=f"page {res.page} of {res.pages} (reading the scan)",
+                    )
+                    continue
                 received += 1
                 entry, sha = queued.pop(res.key)
                 if res.error:
@@ -436,6 +468,7 @@ class Indexer:
                     contexts=p.result.contexts,
                     profile=p.result.profile,
                     doc_vector=label_vector,
+                    ocr_pages=p.result.ocr_pages,
                 )
                 added_ids.extend(ids)
                 added_vecs.append(vecs)

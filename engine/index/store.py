@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,7 @@ from ..errors import IndexCorrupted, StorageError
 from ..ingest.context import embedding_text
 from ..ingest.numbers import joined_numbers
 from ..messages import storage_cause, what_to_do
-from ..types import ChunkSpan
+from ..types import Box, ChunkSpan
 
 # Ordered migrations; PRAGMA user_version records how many have run.
 MIGRATIONS: list[str] = [
@@ -101,6 +101,17 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX IF NOT EXISTS chunks_page ON chunks(doc_id, page);
     """,
+    # 5: pages read by OCR (a scan, a picture): each passage says so, and the page keeps the
+    # box of each of its words (JSON [[start, end, x0, y0, x1, y1], ...]) for highlights.
+    """
+    ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE ocr_pages (
+        doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        page INTEGER NOT NULL,
+        boxes TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (doc_id, page)
+    );
+    """,
 ]
 
 # How passages are cut and described (context headers, document profiles). A collection
@@ -137,6 +148,7 @@ class ChunkRow:
     text: str
     context: str = ""
     unavailable: str = ""
+    ocr: bool = False
 
 
 def _doc(row: sqlite3.Row) -> DocRow:
@@ -339,11 +351,13 @@ class Store:
         contexts: Sequence[str] = (),
         profile: str = "",
         doc_vector: np.ndarray | None = None,
+        ocr_pages: Mapping[int, Sequence[Box]] | None = None,
     ) -> tuple[int, list[int], list[int]]:
         """Insert a document with its chunks and vectors (replacing an older version of it).
 
         ``contexts`` are the chunks' context headers (same order; none for old callers),
-        ``profile`` the document's profile (JSON) and ``doc_vector`` the vector of its label.
+        ``profile`` the document's profile (JSON) and ``doc_vector`` the vector of its label;
+        ``ocr_pages`` the pages read by OCR with the boxes of their words.
         Returns (doc_id, new chunk ids, chunk ids of the replaced version).
         """
         dropped: list[int] = []
@@ -373,11 +387,12 @@ class Store:
         doc_id = int(cur.lastrowid or 0)
         ids: list[int] = []
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        ocr = ocr_pages or {}
         for i, c in enumerate(chunks):
             context = contexts[i] if i < len(contexts) else ""
             cur = self.db.execute(
                 'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, vector,'
-                " context, keywords) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " context, keywords, ocr) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     doc_id,
                     i,
@@ -389,9 +404,17 @@ class Store:
                     vecs[i].tobytes(),
                     context,
                     " ".join(joined_numbers(c.text)),
+                    int(c.page in ocr),
                 ),
             )
             ids.append(int(cur.lastrowid or 0))
+        self.db.executemany(
+            "INSERT INTO ocr_pages(doc_id, page, boxes) VALUES(?, ?, ?)",
+            [
+                (doc_id, page, json.dumps([list(b) for b in boxes], separators=(",", ":")))
+                for page, boxes in sorted(ocr.items())
+            ],
+        )
         return doc_id, ids, dropped
 
     def copy_doc(
@@ -407,17 +430,22 @@ class Store:
         doc_id = int(cur.lastrowid or 0)
         ids: list[int] = []
         rows = self.db.execute(
-            'SELECT ord, page, start, "end", n_tokens, text, vector, context, keywords'
+            'SELECT ord, page, start, "end", n_tokens, text, vector, context, keywords, ocr'
             " FROM chunks WHERE doc_id=? ORDER BY ord",
             (src.id,),
         ).fetchall()
         for r in rows:
             cur = self.db.execute(
                 'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, vector,'
-                " context, keywords) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " context, keywords, ocr) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (doc_id, *tuple(r)),
             )
             ids.append(int(cur.lastrowid or 0))
+        self.db.execute(
+            "INSERT INTO ocr_pages(doc_id, page, boxes) SELECT ?, page, boxes FROM ocr_pages"
+            " WHERE doc_id=?",
+            (doc_id, src.id),
+        )
         return doc_id, ids
 
     # -- chunks -------------------------------------------------------------------------
@@ -490,12 +518,29 @@ class Store:
             part = list(ids[i : i + 500])
             q = (
                 'SELECT c.id, c.doc_id, d.path, c.page, c.start, c."end", c.text, c.context,'
-                " d.unavailable FROM chunks c JOIN documents d ON d.id = c.doc_id"
+                " d.unavailable, c.ocr FROM chunks c JOIN documents d ON d.id = c.doc_id"
                 f" WHERE c.id IN ({','.join('?' * len(part))})"
             )
             for r in self.db.execute(q, part):
-                out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+                out[r[0]] = ChunkRow(
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9])
+                )
         return out
+
+    def page_boxes(self, doc_id: int, page: int) -> list[Box]:
+        """The word boxes of a page read by OCR ([] for a page with a text layer)."""
+        row = self.db.execute(
+            "SELECT boxes FROM ocr_pages WHERE doc_id=? AND page=?", (doc_id, page)
+        ).fetchone()
+        if row is None:
+            return []
+        try:
+            return [
+                (int(b[0]), int(b[1]), float(b[2]), float(b[3]), float(b[4]), float(b[5]))
+                for b in json.loads(row[0])
+            ]
+        except (ValueError, TypeError, IndexError):
+            return []
 
     def keyword_search(self, match: str, limit: int | None) -> list[tuple[int, float]]:
         """(chunk id, bm25) best first for an FTS5 MATCH expression."""

@@ -19,11 +19,13 @@ from ..errors import ReaderError, UnsupportedFile
 from ..types import ParsedDocument
 from .docx import read_docx
 from .html import read_html
+from .image import read_image
+from .ocr import OcrOptions
 from .pdf import read_pdf
 from .sniff import sniff, sniff_stream
 from .text import read_text
 
-__all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_KINDS", "read_file", "sniff"]
+__all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_KINDS", "OcrOptions", "read_file", "sniff"]
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 log = logging.getLogger("folio.ingest")
@@ -35,7 +37,12 @@ _READERS: dict[str, Callable[[bytes], ParsedDocument]] = {
     "markdown": lambda data: read_text(data, markdown=True),
     "text": read_text,
 }
-SUPPORTED_KINDS: frozenset[str] = frozenset(_READERS)
+# Readers that may read pages by OCR.
+_OCR_READERS: dict[str, Callable[[bytes, OcrOptions | None], ParsedDocument]] = {
+    "pdf": read_pdf,
+    "image": read_image,
+}
+SUPPORTED_KINDS: frozenset[str] = frozenset(_READERS) | frozenset(_OCR_READERS)
 
 # Formats people may expect Folio to read; named in the reason instead of "binary content".
 _OTHER_FORMATS = frozenset(
@@ -69,7 +76,7 @@ def _unsupported(path: Path, data: bytes) -> ReaderError:
     return UnsupportedFile(reasons.BINARY)
 
 
-def _read(path: Path, max_bytes: int) -> ParsedDocument:
+def _read(path: Path, max_bytes: int, ocr: OcrOptions | None) -> ParsedDocument:
     info = path.stat()
     if stat.S_ISDIR(info.st_mode):
         raise ReaderError(reasons.IS_FOLDER)
@@ -88,19 +95,24 @@ def _read(path: Path, max_bytes: int) -> ParsedDocument:
     kind = sniff_stream(io.BytesIO(data), path.name)
     if kind is None:
         raise _unsupported(path, data)
+    if kind in _OCR_READERS:
+        return _OCR_READERS[kind](data, ocr)
     return _READERS[kind](data)
 
 
-def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
+def read_file(
+    path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, ocr: OcrOptions | None = None
+) -> ParsedDocument:
     """Read the document at ``path``; raise ReaderError (or UnsupportedFile) when it cannot.
 
-    Files over ``max_bytes`` are refused without being read.
+    Files over ``max_bytes`` are refused without being read. ``ocr`` says whether and how
+    scanned pages and pictures are read by text recognition (None: they are not).
     """
     try:
         with warnings.catch_warnings():
             # Library warnings about sloppy files are noise here (and errors under pytest).
             warnings.simplefilter("ignore")
-            return _read(Path(path), max_bytes)
+            return _read(Path(path), max_bytes, ocr)
     except ReaderError:
         raise
     except MemoryError:

@@ -21,13 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from .. import reasons
-from ..types import ChunkSpan
+from ..types import Box, ChunkSpan
 
 
 @dataclass(frozen=True)
 class ParseTask:
     key: int
     path: str
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    """A worker is reading page ``page`` of ``pages`` of a file by OCR (a slow step)."""
+
+    key: int
+    path: str
+    page: int
+    pages: int
 
 
 @dataclass
@@ -43,6 +53,8 @@ class ParseResult:
     profile: str = ""
     error: str = ""
     seconds: float = 0.0
+    # Pages read by OCR, with the box of each word on them (for highlights).
+    ocr_pages: dict[int, tuple[Box, ...]] = field(default_factory=dict)
 
 
 def _worker_main(
@@ -52,8 +64,12 @@ def _worker_main(
     overlap: int,
     mem_limit: int,
     header_tokens: int,
+    ocr_enabled: bool = True,
+    ocr_dpi: int = 200,
+    ocr_threads: int = 0,
 ) -> None:
-    """Loop: receive a path, read and chunk it, send the result back."""
+    """Loop: receive a path, read and chunk it, send the result back. While a file's pages
+    are read by OCR, a PageProgress goes back before each page."""
     if mem_limit > 0:
         try:
             import resource  # POSIX only; on Windows the time limit still applies
@@ -62,7 +78,7 @@ def _worker_main(
         except (ImportError, ValueError, OSError):
             pass
     from ..errors import ReaderError
-    from . import read_file
+    from . import OcrOptions, read_file
     from .chunker import ChunkSettings, FastTokenizerOffsets, chunk_sections
     from .context import chunk_contexts
     from .profile import profile_document
@@ -78,9 +94,15 @@ def _worker_main(
             return
         started = time.monotonic()
         result = ParseResult(key=task.key, path=task.path)
+
+        def on_page(page: int, pages: int, task: ParseTask = task) -> None:
+            conn.send(PageProgress(task.key, task.path, page, pages))
+
+        ocr = OcrOptions(enabled=ocr_enabled, dpi=ocr_dpi, threads=ocr_threads, on_page=on_page)
         try:
-            doc = read_file(Path(task.path))
+            doc = read_file(Path(task.path), ocr=ocr)
             result.kind = doc.kind
+            result.ocr_pages = {s.page: s.boxes for s in doc.sections if "ocr" in s.flags}
             result.n_pages = len(doc.sections)
             result.warnings = list(doc.warnings)
             result.chunks = chunk_sections(doc.sections, tokens, settings)
@@ -164,19 +186,26 @@ class ParsePool:
         time_limit: float = 120.0,
         mem_limit: int = 3 * 1024**3,
         header_tokens: int = 0,
+        ocr: bool = True,
+        ocr_dpi: int = 200,
+        ocr_threads: int = 0,
     ) -> None:
         # forkserver: workers never inherit torch's threads or the parent's open databases.
         # Windows has no forkserver; spawn gives the same guarantee there, starting slower.
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self._ctx = mp.get_context(method)
-        self._args = (tokenizer_file, max_tokens, overlap, mem_limit, header_tokens)
+        self._args = (
+            tokenizer_file, max_tokens, overlap, mem_limit, header_tokens, ocr, ocr_dpi,
+            ocr_threads,
+        )  # fmt: skip
         self._n = max(1, workers)
         self._helpers = max(0, helpers)
         self.hungry = threading.Event()
         self._time_limit = time_limit
         self._todo: deque[ParseTask] = deque()
         self._lock = threading.Lock()
-        self.results: queue.Queue[ParseResult] = queue.Queue()
+        # Parsed files, and PageProgress reports of files being read by OCR.
+        self.results: queue.Queue[ParseResult | PageProgress] = queue.Queue()
         self._stop = threading.Event()
         self._workers: list[_Worker] = []
         # Set when the pool itself breaks (no reader process can start): the indexer stops
@@ -228,13 +257,18 @@ class ParsePool:
                 for w in busy:
                     if w.conn in ready:
                         try:
-                            res: ParseResult = w.conn.recv()
+                            res: ParseResult | PageProgress = w.conn.recv()
                         except (EOFError, OSError):
                             code = w.proc.exitcode
                             why = reasons.CRASHED if code != -9 else reasons.KILLED_MEMORY
                             self._replace(w, why)
                             continue
-                        w.task = None
+                        if isinstance(res, PageProgress):
+                            # Each page read by OCR gets the time limit afresh: a long scan
+                            # is slow, a stuck page is not.
+                            w.started = time.monotonic()
+                        else:
+                            w.task = None
                         self.results.put(res)
                     elif time.monotonic() - w.started > self._time_limit:
                         self._replace(w, reasons.timed_out(self._time_limit))

@@ -23,14 +23,17 @@ TEXT_SUFFIXES = frozenset(
     | HTML_SUFFIXES
 )
 
-# Formats that are never text even when their first 8 KB happen to hold no NUL byte.
-_BINARY_MAGIC: tuple[bytes, ...] = (
+# Pictures Folio reads by OCR.
+_IMAGE_MAGIC: tuple[bytes, ...] = (
     b"\x89PNG\r\n\x1a\n",
     b"\xff\xd8\xff",  # JPEG
-    b"GIF87a",
-    b"GIF89a",
     b"II*\x00",  # TIFF
     b"MM\x00*",
+)
+# Formats that are never text even when their first 8 KB happen to hold no NUL byte.
+_BINARY_MAGIC: tuple[bytes, ...] = (
+    b"GIF87a",
+    b"GIF89a",
     b"\x7fELF",
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",  # OLE2: .doc, .xls, .ppt, .msg
     b"\x1f\x8b",  # gzip
@@ -110,7 +113,7 @@ def _zip_kind(stream: BinaryIO) -> str | None:
 
 def sniff_stream(stream: BinaryIO, name: str) -> str | None:
     """The kind of the file in ``stream`` (named ``name``): ``pdf``, ``docx``, ``html``,
-    ``markdown``, ``text``, or None when Folio cannot read it."""
+    ``markdown``, ``text``, ``image`` (PNG, JPEG, TIFF), or None when Folio cannot read it."""
     suffix = Path(name).suffix.lower()
     stream.seek(0)
     head = stream.read(HEAD_BYTES)
@@ -126,6 +129,8 @@ def sniff_stream(stream: BinaryIO, name: str) -> str | None:
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         stream.seek(0)
         return _zip_kind(stream)
+    if head.startswith(_IMAGE_MAGIC):
+        return "image"
     if head.startswith(_BINARY_MAGIC):
         return None
 

@@ -91,3 +91,33 @@ def test_collections_can_be_created_renamed_and_deleted(qtbot, library: Library)
     qtbot.waitUntil(lambda: names() == [], timeout=10_000)
     assert window.welcome.isVisible()
     window.close()
+
+
+def test_ocr_can_be_turned_off_and_progress_names_the_scanned_page(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    """The setting states the languages text recognition reads, turns OCR off for indexing
+    and is kept; the status line says which page of which scan is being read."""
+    from engine import OCR_LANGUAGES, Progress
+
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    assert library.config.ocr is True
+    dialog = window.open_settings()
+    qtbot.waitUntil(lambda: dialog.model.count() >= 1, timeout=20_000)
+    assert dialog.ocr.isChecked()
+    assert OCR_LANGUAGES in dialog.ocr_note.text() and "English" in OCR_LANGUAGES
+    dialog.ocr.setChecked(False)
+    dialog.accept_and_apply()
+    assert library.config.ocr is False
+    assert load_settings(library.home).ocr is False
+
+    window._on_progress(
+        Progress(
+            "indexing", 3, 10, 120, "/docs/contract.pdf", 42.0, "page 12 of 40 (reading the scan)"
+        )
+    )
+    assert window.status_label.text() == (
+        "Indexing: 3 of 10 files, 120 passages, about 42 s left — contract.pdf, "
+        "page 12 of 40 (reading the scan)"
+    )
+    window.close()

@@ -162,3 +162,51 @@ def test_web_page_asks_before_the_browser(
     assert viewer.open_externally() is True
     assert opened == [page.path, note.path]
     window.close()
+
+
+def test_scanned_page_opens_as_its_image_with_the_passage_marked(  # type: ignore[no-untyped-def]
+    qtbot, library: Library, tmp_path: Path
+) -> None:
+    """A citation of a page read by OCR shows the page image with the cited sentence's
+    words marked where they are printed, and no other line."""
+    from desktop.tasks import Executor
+    from desktop.viewer import SourceViewer
+    from tests.scans import pdf_of_images, scan_page
+
+    lines = [
+        "The loading bay closes at six in the evening on weekdays.",
+        "Deliveries after six are taken in by the security desk.",
+        "Pallets are stacked no higher than two metres in the bay.",
+    ]
+    page = scan_page(lines, points=12)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "loading-bay.pdf").write_bytes(pdf_of_images([page.image]))
+    with library.create("Scans") as coll:
+        coll.index([folder])
+        hit = coll.search("who takes in deliveries after six", k=1)[0]
+    assert hit.ocr
+    sentence = lines[1]
+    at = hit.start + hit.text.index(sentence)
+    executor = Executor("viewer-test")
+    viewer = SourceViewer(library, executor)
+    qtbot.addWidget(viewer)
+    with qtbot.waitSignal(viewer.shown, timeout=30_000):
+        viewer.show_passage("Scans", hit.path, hit.page, at, at + len(sentence), sentence)
+    assert viewer.stack.currentWidget() is viewer.scan_area
+    assert viewer.title.text() == "loading-bay.pdf — page 1"
+    assert "text recognition" in viewer.message.text()
+    (rect,) = viewer.scan_rects
+    drawn = page.boxes[1]
+    assert rect[1] < (drawn[1] + drawn[3]) / 2 < rect[3]  # on the sentence's line
+    assert abs(rect[0] - drawn[0]) < 0.02 and abs(rect[2] - drawn[2]) < 0.02
+    assert not rect[1] < (page.boxes[0][1] + page.boxes[0][3]) / 2 < rect[3]
+    # The mark is painted on the image: the middle of the rectangle is tinted, not white.
+    image = viewer.scan_label.pixmap().toImage()
+    colour = image.pixelColor(
+        round((rect[0] + 0.01) * image.width()), round((rect[1] + rect[3]) / 2 * image.height())
+    )
+    assert colour.blue() < colour.red() - 40, colour.name()
+    viewer.grab().save(str(tmp_path / "viewer-scan.png"))
+    viewer.close()
+    executor.shutdown()

@@ -77,8 +77,11 @@ def test_cli_end_to_end(tmp_path: Path, folder: Path) -> None:
         "text",
         "context",
         "unavailable",
+        "ocr",
+        "location",
     }
     assert top["unavailable"] == ""
+    assert top["ocr"] is False and top["location"] == "section 1"  # a text file, not a scan
     assert top["document"].endswith("leave.md") and top["collection"] == "HR"
     # The context header the passage was embedded with (its heading) comes apart from the text.
     assert "annual leave" in top["context"].lower()

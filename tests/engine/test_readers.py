@@ -141,6 +141,10 @@ def check_document(doc: ParsedDocument) -> None:
         section.text.encode("utf-8")  # no lone surrogates
         assert "\x00" not in section.text
         assert section.label
+        # Word boxes of a page read by OCR: spans inside the text, corners on the page.
+        for start, end, x0, y0, x1, y1 in section.boxes:
+            assert 0 <= start < end <= len(section.text)
+            assert 0.0 <= x0 <= x1 <= 1.0 and 0.0 <= y0 <= y1 <= 1.0
     assert all(isinstance(w, str) for w in doc.warnings)
 
 
@@ -457,9 +461,12 @@ def test_sniff_by_content(tmp_path: Path) -> None:
     assert sniff(write(tmp_path, "a.mdx", "# hi\n")) == "markdown"
     assert sniff(write(tmp_path, "a.txt", "hello\n")) == "text"
     assert sniff(write(tmp_path, "noext", "hello\n")) == "text"
-    assert sniff(write(tmp_path, "a.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)) is None
+    # Pictures are read by OCR (by their content, whatever their name).
+    assert sniff(write(tmp_path, "a.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)) == "image"
+    assert sniff(write(tmp_path, "scan.dat", b"II*\x00" + b"\x00" * 50)) == "image"
+    assert sniff(write(tmp_path, "a.gif", b"GIF89a" + b"\x00" * 50)) is None
     assert sniff(write(tmp_path, "a.exe", b"MZ\x90\x00\x03\x00\x00\x00" * 40)) is None
-    assert {"pdf", "docx", "html", "markdown", "text"} == SUPPORTED_KINDS
+    assert {"pdf", "docx", "html", "markdown", "text", "image"} == SUPPORTED_KINDS
 
 
 def test_pdf_after_leading_junk_is_pdf(tmp_path: Path) -> None:
@@ -493,7 +500,7 @@ def test_pdf_syntax_without_header_goes_to_the_pdf_reader(tmp_path: Path) -> Non
 def test_binary_is_unsupported(tmp_path: Path) -> None:
     rng = random.Random(7)
     noise = bytes(rng.randrange(256) for _ in range(5000))
-    with pytest.raises(UnsupportedFile, match=r"^This file holds no text Folio can read"):
+    with pytest.raises(ReaderError, match=r"^This picture is damaged"):
         read_file(write(tmp_path, "image.png", b"\x89PNG\r\n\x1a\n" + noise))
     with pytest.raises(UnsupportedFile, match=r"^This file holds no text Folio can read"):
         read_file(write(tmp_path, "noise.bin", noise))

@@ -282,6 +282,39 @@ def test_installed_app_reads_secured_pdfs(app: Installed, tmp_path: Path) -> Non
     assert sorted(Path(d["path"]).name for d in report["indexed"]) == ["AES-128.pdf", "AES-256.pdf"]
 
 
+def test_installed_app_reads_a_scanned_page_offline(app: Installed, tmp_path: Path) -> None:
+    """Text recognition (OCR) inside the package: a scanned page (a PDF of an image, no text
+    layer) and a picture are indexed by the installed app with no network, every file it
+    opens from the package (traced), and a search finds the page marked as read by OCR."""
+    from tests.scans import pdf_of_images, scan_page
+
+    models = app.root / "opt" / "folio" / "_internal" / "rapidocr" / "models"
+    assert (models / "PP-OCRv6_det_small.onnx").is_file()
+    assert (models / "PP-OCRv6_rec_small.onnx").is_file()
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    page = scan_page(["Fire doors on every floor are checked each Monday by the caretaker."])
+    (folder / "fire-doors.pdf").write_bytes(pdf_of_images([page.image]))
+    scan_page(["Visitors sign in at the front desk."]).image.save(folder / "sign.png")
+    user = Installed(app.root, tmp_path / "user")
+    trace = tmp_path / "ocr.trace" if shutil.which("strace") else None
+    t0 = time.perf_counter()
+    out = user.run("folio", "index", str(folder), "--collection", "Scans", "--json", trace=trace)
+    ocr_s = time.perf_counter() - t0
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["failed"] == [], report["failed"]
+    assert sorted(Path(d["path"]).name for d in report["indexed"]) == ["fire-doors.pdf", "sign.png"]
+    if trace is not None:
+        _check_isolated(trace, app.root)
+    out = user.run("folio", "search", "when are the fire doors checked", "-c", "Scans", "--json")
+    assert out.returncode == 0, out.stderr[-3000:]
+    top = json.loads(out.stdout)["hits"][0]
+    assert Path(top["document"]).name == "fire-doors.pdf"
+    assert top["ocr"] is True and top["location"] == "page 1, read by OCR"
+    _record(ocr_index_two_scans_s=round(ocr_s, 1))
+
+
 def test_nothing_loaded_from_the_build_machine(app: Installed, tmp_path: Path) -> None:
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed")

@@ -9,6 +9,12 @@ Run it all from the repository root::
 
     .venv/bin/python -m tests.trust.robustness            # every PDF (~790 files)
     .venv/bin/python -m tests.trust.robustness --every 8  # the CI subset
+    .venv/bin/python -m tests.trust.robustness --scanned  # the files without a text layer,
+                                                          # read again with OCR
+
+Pages are read by OCR only with ``--ocr`` / ``--scanned``: the suite's run checks the readers
+(crashes, hangs, memory) on every file in about 30 s, which OCR of every scanned page would
+turn into hours.
 
 The suite runs the subset (tests/trust/test_bad_input.py); ``FOLIO_FULL_ROBUSTNESS=1`` makes it
 run every file.
@@ -121,14 +127,22 @@ def run(
     time_limit: float = TIME_LIMIT,
     mem_limit: int = MEM_LIMIT,
     overall_limit: float = 3600.0,
+    ocr: bool = False,
 ) -> Table:
     """Parse ``paths`` in a ParsePool; every file comes back with an outcome or this raises."""
-    from engine.ingest.pool import ParsePool, ParseTask
+    from engine.ingest.pool import PageProgress, ParsePool, ParseTask
 
     started = time.monotonic()
     table = Table()
     pool = ParsePool(
-        tokenizer_file(), 200, 32, workers=workers, time_limit=time_limit, mem_limit=mem_limit
+        tokenizer_file(),
+        200,
+        32,
+        workers=workers,
+        time_limit=time_limit,
+        mem_limit=mem_limit,
+        ocr=ocr,
+        ocr_threads=1,
     )
     try:
         for i, p in enumerate(paths):
@@ -142,6 +156,8 @@ def run(
             except queue.Empty:
                 if pool.broken:
                     raise RuntimeError(f"the parse pool broke: {pool.error}") from None
+                continue
+            if isinstance(res, PageProgress):
                 continue
             pending.discard(res.key)
             table.outcomes.append(Outcome(res.path, res.error, res.seconds, len(res.chunks)))
@@ -157,14 +173,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--root", type=Path, default=PDF_ROOT)
     ap.add_argument("--list-failures", action="store_true")
+    ap.add_argument("--ocr", action="store_true", help="read scanned pages by OCR")
+    ap.add_argument(
+        "--scanned",
+        action="store_true",
+        help="find the files that have no text without OCR, then read those with OCR",
+    )
     args = ap.parse_args(argv)
+    from engine.ingest.pdf import SCANNED_WITHOUT_OCR
     from engine.offline import go_offline
 
     go_offline()
     paths = all_pdfs(args.root)
     if args.every > 1:
         paths = subset(paths, args.every)
-    table = run(paths, workers=args.workers)
+    if args.scanned:
+        before = run(paths, workers=args.workers)
+        paths = sorted(Path(o.path) for o in before.outcomes if o.error in SCANNED_WITHOUT_OCR)
+        print(f"{len(paths)} of {before.tried} files have no text without OCR")
+    # OCR pages take seconds each: the time limit is per page while a scan is read.
+    table = run(paths, workers=args.workers, ocr=args.ocr or args.scanned)
     print(table.render())
     if args.list_failures:
         for o in sorted(table.outcomes, key=lambda o: o.path):

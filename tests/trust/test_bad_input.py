@@ -26,6 +26,8 @@ from engine.errors import ReaderError
 from engine.ingest import SUPPORTED_KINDS
 from engine.ingest.docx import read_docx
 from engine.ingest.html import read_html
+from engine.ingest.image import read_image
+from engine.ingest.ocr import OcrOptions
 from engine.ingest.pdf import read_pdf
 from engine.ingest.sniff import sniff_stream
 from engine.ingest.text import read_text
@@ -63,7 +65,20 @@ READERS: dict[str, Reader] = {
     "html": read_html,
     "markdown": lambda data: read_text(data, markdown=True),
     "text": read_text,
+    # Pictures are decoded and read by OCR (single-threaded, as in a reader process).
+    "image": lambda data: read_image(data, OcrOptions(threads=1)),
 }
+
+
+def _seed_picture() -> bytes:
+    """A small PNG with one word on it: damaged copies of it must fail with a reason."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (160, 40), 255)
+    ImageDraw.Draw(image).text((8, 12), "Invoice 42", fill=0)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def contract(reader: Reader, data: bytes, arm: Callable[[float], None]) -> None:
@@ -98,6 +113,7 @@ def seeds() -> dict[str, bytes]:
         "docx": make_docx(_sample_docx),
         "html": SAMPLE_HTML.encode(),
         "markdown": md,
+        "image": _seed_picture(),
         "text": md,
     }
 

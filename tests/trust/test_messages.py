@@ -98,7 +98,8 @@ def test_every_reason_from_a_real_index_run(library: Library, tmp_path: Path) ->
     failed = {Path(o.path).name: o.reason for o in report.failed}
     assert {"good.md", "secured.pdf", "half-scanned.pdf"} <= set(indexed), failed
     assert set(failed) >= {"empty.txt", "damaged.pdf", "locked.pdf", "scan.pdf", "sheet.xlsx"}
-    assert failed["locked.pdf"] == pdf.PASSWORD and failed["scan.pdf"] == pdf.NO_TEXT
+    # Pages with nothing on them: OCR was tried and found nothing, and the reason says so.
+    assert failed["locked.pdf"] == pdf.PASSWORD and failed["scan.pdf"] == pdf.NO_TEXT_OCR_EMPTY
     assert failed["sheet.xlsx"] == reasons.unsupported_type(".xlsx")
     shown = {**{k: v for k, v in indexed.items() if v}, **failed}
     assert "half-scanned.pdf" in shown  # its warning about the page without text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -253,3 +254,97 @@ def test_asking_through_a_model_server_contacts_only_that_server(tmp_path: Path,
     finally:
         model_server.stop()
     assert guard.attempts == []
+
+
+def test_ocr_of_a_scan_and_a_picture_offline(
+    no_network: NetworkGuard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text recognition loads its bundled models and reads a scanned PDF page and a picture
+    in this process under the guard (the engine is created afresh inside it), and indexing
+    them works too: no connection is tried."""
+    from engine.ingest import OcrOptions, read_file
+    from engine.ingest import ocr as ocr_module
+    from tests.scans import pdf_of_images, scan_page
+
+    monkeypatch.setattr(ocr_module, "_engine", None)
+    page = scan_page(["The fire doors on the second floor are checked every Monday."])
+    scan = tmp_path / "docs" / "scan.pdf"
+    scan.parent.mkdir()
+    scan.write_bytes(pdf_of_images([page.image]))
+    scan_page(["Visitors sign in at the front desk."]).image.save(tmp_path / "docs" / "sign.png")
+    doc = read_file(scan, ocr=OcrOptions())
+    assert doc.sections[0].flags == ("ocr",)
+    assert "fire doors" in doc.sections[0].text
+    assert ocr_module._engine is not None  # made here, under the guard
+    lib = Library(EngineConfig(home=tmp_path / "home", parse_workers=1))
+    with lib.create("Scans") as coll:
+        report = coll.index([scan.parent])
+        assert len(report.indexed) == 2, report.failed
+        assert coll.search("who signs in at the front desk", k=1)[0].ocr
+    assert no_network.attempts == []
+
+
+def test_a_missing_ocr_model_is_never_downloaded(
+    no_network: NetworkGuard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a bundled model file missing, OCR says it is not available; rapidocr is never
+    asked to fetch it (its default configuration would download into its package folder)."""
+    from engine.errors import ReaderError
+    from engine.ingest import OcrOptions, read_file
+    from engine.ingest import ocr as ocr_module
+    from engine.ingest.pdf import NO_TEXT_OCR_MISSING
+    from tests.scans import pdf_of_images, scan_page
+
+    monkeypatch.setattr(ocr_module, "_engine", None)
+    monkeypatch.setitem(ocr_module.MODEL_FILES, "Det", "PP-OCRv6_det_missing.onnx")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(pdf_of_images([scan_page(["A page nobody can read now."]).image]))
+    with pytest.raises(ReaderError) as caught:
+        read_file(scan, ocr=OcrOptions())
+    assert str(caught.value) == NO_TEXT_OCR_MISSING
+    assert not (ocr_module.models_dir() / "PP-OCRv6_det_missing.onnx").exists()
+    assert no_network.attempts == []
+
+
+def test_ocr_configuration_names_every_model_inside_the_package() -> None:
+    """Every model rapidocr would load is given by an explicit path inside the installed
+    package, so its download route (taken when a path is missing) is never reached."""
+    from engine.ingest.ocr import models_dir, rapidocr_params
+
+    params = rapidocr_params(1)
+    paths = {k: Path(v) for k, v in params.items() if k.endswith(".model_path")}
+    assert set(paths) == {"Det.model_path", "Rec.model_path", "Cls.model_path"}
+    for path in paths.values():
+        assert path.is_file() and path.parent == models_dir()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_ocr_indexing_tries_no_connection_even_from_native_code(tmp_path: Path) -> None:
+    """The guard above sees Python's sockets only. Native libraries can connect on their own
+    (onnxruntime's usage events did: DNS look-ups of mobile.events.data.microsoft.com), so
+    `folio index` of a scan and a picture runs here under strace, reader processes included,
+    and not one connection to another machine may be tried."""
+    from tests.scans import pdf_of_images, scan_page
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "scan.pdf").write_bytes(
+        pdf_of_images([scan_page(["Boiler service is due in May."]).image])
+    )
+    scan_page(["The lift is inspected twice a year."]).image.save(docs / "lift.png")
+    trace = tmp_path / "connect.trace"
+    # Not inherited from this test process: Folio must switch the telemetry off itself.
+    env = {k: v for k, v in python_env().items() if k != "ORT_DISABLE_TELEMETRY"}
+    out = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o", str(trace),
+         sys.executable, "-m", "engine.cli", "--home", str(tmp_path / "home"), "index",
+         str(docs), "-c", "Scans", "--json"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert len(report["indexed"]) == 2 and report["failed"] == [], report
+    lines = trace.read_text().splitlines()
+    outgoing = [ln for ln in lines if "AF_INET" in ln and "127.0.0.1" not in ln]
+    assert outgoing == [], outgoing[:5]
+    assert not any("microsoft" in ln for ln in lines)
