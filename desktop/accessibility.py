@@ -328,6 +328,11 @@ def name_main_window(w: Any) -> None:
     describe(tune.table, "Evaluation", "Each measure before and after tuning.")
     describe(w.viewer.text_view, "Source text", "The cited section, with the passage selected.")
     describe(w.viewer.pdf_view, "Source page", "The cited PDF page, passage highlighted.")
+    describe(
+        w.viewer.scan_area,
+        "Scanned page",
+        "The cited page as an image, read by text recognition, passage marked.",
+    )
     describe(w.tabs, "Sections")
     for more in w.findChildren(QToolButton, "qt_toolbar_ext_button"):
         describe(more, "More tools", "The tool bar's buttons that do not fit the window.")
