@@ -55,3 +55,29 @@ def test_damaged_file_is_rebuilt(tmp_path: Path) -> None:
     assert not ann.load()
     ann.rebuild(store)
     assert ann.labels == set(ids)
+
+
+def test_a_collection_kept_open_sees_what_is_indexed_meanwhile(library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The chat keeps its collection open for the whole session; documents the window indexes
+    (through another Collection) after its first search must reach its vector index too, and
+    deleted ones must leave it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Parking\n\nStaff park in the north car park.\n", "utf-8")
+    with library.create("Kept") as coll:
+        coll.index([docs])
+    reader = library.open("Kept")
+    try:
+        before = reader.ann().labels
+        assert before == reader.store.chunk_ids()
+        (docs / "b.md").write_text("# Canteen\n\nThe canteen opens at eight.\n", "utf-8")
+        (docs / "a.md").unlink()
+        with library.open("Kept") as writer:
+            writer.index()
+        after = reader.ann().labels
+        assert after == reader.store.chunk_ids()
+        assert after and not after & before
+        hits = reader.search("When does the canteen open?", k=1)
+        assert hits[0].path == str(docs / "b.md")
+    finally:
+        reader.close()
