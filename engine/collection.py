@@ -142,6 +142,7 @@ class Collection:
         version = self.store.documents_version()
         if self._ann is not None and version != self._ann_version:
             self._ann.reconcile(self.store)
+            self._ann.compact(self.store)  # deleted vectors would pile up in memory otherwise
         self._ann_version = version
         if self._ann is None:
             emb = self._checked_embedder()
