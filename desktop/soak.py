@@ -4,8 +4,9 @@ The app (offscreen) indexes a folder of notes; a writer *process* changes files 
 seconds (create, edit, rename, delete, now and then a large PDF), each change carrying a unique
 word; a question is asked every 30 s. Every few seconds the run samples memory (RSS), thread
 and open-file counts and how late a 10 ms timer fires (event-loop latency). A checker thread
-searches for each change's word until the search shows it (or, for a deletion, no longer
-shows it): the time from the write to that moment is the change's *time to searchable*.
+searches for each change's word until the window's search lists the file among its 5 results
+(or, for a deletion, no longer lists it): the time from the write to that moment is the
+change's *time to searchable*.
 Errors: log records at ERROR or above, failed questions, changes never seen within
 ``change_limit`` seconds, and writer failures.
 
@@ -32,6 +33,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 COLLECTION = "Soak"
+# A change is searchable when its file is among the results the window's Search box lists.
+SHOWN = 5
 
 
 # -- the writer (a separate process) -------------------------------------------------------
@@ -199,10 +202,10 @@ def _reflected(coll: Any, rec: dict[str, Any]) -> bool:
         return True
     if rec["op"] == "delete":
         for token in rec.get("gone", []):
-            if any(h.path == rec["path"] for h in coll.search(token, k=3)):
+            if any(h.path == rec["path"] for h in coll.search(token, k=SHOWN)):
                 return False
         return True
-    return any(h.path == rec["path"] for h in coll.search(rec["token"], k=3))
+    return any(h.path == rec["path"] for h in coll.search(rec["token"], k=SHOWN))
 
 
 # -- the run ---------------------------------------------------------------------------------
