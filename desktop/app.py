@@ -32,7 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
+    from .memory import tune_allocator
 
+    tune_allocator()  # before the worker threads start allocating
     cfg = EngineConfig(program="a Folio window")
     # Private by default: new files only the user can read, logging first so that tightening
     # an older, readable home folder leaves its one line in the log.

@@ -46,6 +46,7 @@ from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 from engine.types import Hit
 
+from .memory import release_free_memory
 from .models import LoadedModel
 from .settings import Settings, save_settings
 from .tasks import Executor, Operation
@@ -277,6 +278,8 @@ class ChatPanel(QWidget):
             except EmbeddingModelMismatch:
                 with self.library.open(name) as coll:
                     raise explain_mismatch(coll) from None
+            finally:
+                release_free_memory()  # what the answer freed, back to the system
 
         op = Operation(work)
         op.progress.connect(self._on_event)

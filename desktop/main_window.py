@@ -45,6 +45,7 @@ from engine.watch import FolderWatcher
 from .accessibility import make_accessible, name_from_text
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
+from .memory import release_free_memory
 from .models import LoadedModel
 from .settings import Settings, load_settings, load_window_state, save_window_state
 from .settings_dialog import SettingsDialog
@@ -532,6 +533,7 @@ class MainWindow(QMainWindow):
                 if coll.repairs:  # e.g. a damaged vector file rebuilt
                     op.progress.emit(("notices", name, list(coll.repairs)))
                 coll.close()
+                release_free_memory()  # what this run freed, back to the system
 
         op = Operation(work)
         op.progress.connect(self._on_progress)

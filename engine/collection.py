@@ -52,6 +52,7 @@ class Collection:
         # What was repaired while this collection was open, for the app to tell the user.
         self.repairs: list[str] = [repaired] if repaired else []
         self._ann: VectorIndex | None = None
+        self._ann_version: tuple[int, float] | None = None  # documents_version() it matches
         self._doc_index: tuple[tuple[int, float], DocumentIndex] | None = None
 
     def __enter__(self) -> Collection:
@@ -135,7 +136,14 @@ class Collection:
         return emb
 
     def ann(self) -> VectorIndex:
-        """The vector index, loaded and reconciled with SQLite on first use."""
+        """The vector index, loaded and reconciled with SQLite on first use, and brought in
+        line again whenever the documents changed since (a collection kept open, such as the
+        chat's, sees what the window's indexer or another process indexed meanwhile)."""
+        version = self.store.documents_version()
+        if self._ann is not None and version != self._ann_version:
+            self._ann.reconcile(self.store)
+            self._ann.compact(self.store)  # deleted vectors would pile up in memory otherwise
+        self._ann_version = version
         if self._ann is None:
             emb = self._checked_embedder()
             ann = VectorIndex(self.path / VECTORS, emb.dim)

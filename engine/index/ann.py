@@ -118,6 +118,17 @@ class VectorIndex:
         self.add(ids, vecs, threads=-1)
         self.dirty = True
 
+    def compact(self, store: Store) -> bool:
+        """Rebuild from ``store`` when more vectors are marked deleted than are live (at least
+        1024 of them): hnswlib keeps deleted ones in memory and in the file, so a collection
+        whose files are edited and deleted all day would otherwise grow without end, and every
+        open would read and check the dead ones. True when it was rebuilt."""
+        dead = self._index.element_count - len(self._live)
+        if dead < max(1024, len(self._live)):
+            return False
+        self.rebuild(store)
+        return True
+
     def add(self, ids: np.ndarray | list[int], vectors: np.ndarray, threads: int = 1) -> None:
         if len(ids) == 0:
             return

@@ -377,6 +377,8 @@ class Indexer:
         finally:
             if pool is not None:
                 pool.close()
+            if finished and self.ann.dirty:
+                self.ann.compact(self.store)
             if self.ann.dirty:
                 try:
                     self.ann.save()

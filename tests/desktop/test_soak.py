@@ -22,6 +22,10 @@ def test_short_soak(qapp) -> None:  # type: ignore[no-untyped-def]
     assert s["changes_checked"] >= 15
     # 10 s is the target on an idle machine; shared CI cores get some slack here.
     assert s["change_to_searchable_s_max"] <= 30, s
+    # Each change found is counted under its kind (create, edit, rename, delete, pdf).
+    kinds = s["change_to_searchable_s_by_kind"]
+    assert sum(n for _median, _max, n in kinds.values()) == s["changes_checked"], kinds
+    assert {"create", "edit", "delete"} <= set(kinds), kinds
     assert s["questions_answered"] >= 1
     # After warm-up (model loaded, collection open) the counts stay where they are.
     warm, end = s["threads_after_warmup_end"]

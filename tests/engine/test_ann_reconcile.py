@@ -55,3 +55,55 @@ def test_damaged_file_is_rebuilt(tmp_path: Path) -> None:
     assert not ann.load()
     ann.rebuild(store)
     assert ann.labels == set(ids)
+
+
+def test_a_collection_kept_open_sees_what_is_indexed_meanwhile(library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The chat keeps its collection open for the whole session; documents the window indexes
+    (through another Collection) after its first search must reach its vector index too, and
+    deleted ones must leave it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Parking\n\nStaff park in the north car park.\n", "utf-8")
+    with library.create("Kept") as coll:
+        coll.index([docs])
+    reader = library.open("Kept")
+    try:
+        before = reader.ann().labels
+        assert before == reader.store.chunk_ids()
+        (docs / "b.md").write_text("# Canteen\n\nThe canteen opens at eight.\n", "utf-8")
+        (docs / "a.md").unlink()
+        with library.open("Kept") as writer:
+            writer.index()
+        after = reader.ann().labels
+        assert after == reader.store.chunk_ids()
+        assert after and not after & before
+        hits = reader.search("When does the canteen open?", k=1)
+        assert hits[0].path == str(docs / "b.md")
+    finally:
+        reader.close()
+
+
+def test_deleted_vectors_are_dropped_once_they_outnumber_the_live_ones(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    store = Store(tmp_path / "s.sqlite3")
+    ann = VectorIndex(tmp_path / "v.hnsw", DIM)
+    keep = add_doc(store, "keep", 600, rng)
+    ann.rebuild(store)
+    for n in range(3):  # a document edited again and again: 700 new vectors, 700 dead ones
+        ids = add_doc(store, f"draft{n}", 700, rng)
+        _i, vecs = store.vectors(ids, DIM)
+        ann.add(ids, vecs)
+        store.begin()
+        store.delete_doc(store.doc_by_path(f"/draft{n}").id)  # type: ignore[union-attr]
+        store.commit()
+        ann.remove(ids)
+        if n == 0:  # 700 dead: fewer than 1024, kept
+            assert not ann.compact(store)
+    # 2,100 dead against 600 live: rebuilt with the live ones only.
+    assert ann._index.element_count == 600 + 2100
+    assert ann.compact(store)
+    assert ann._index.element_count == 600
+    assert ann.labels == set(keep) == store.chunk_ids()
+    _ids, vecs = store.vectors(keep[:1], DIM)
+    assert ann.search(vecs[0], 1)[0][0] == keep[0]
+    assert not ann.compact(store)  # nothing dead now
