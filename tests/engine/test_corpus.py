@@ -42,6 +42,7 @@ def test_broken_and_encrypted_pdfs_never_stop_a_run(tmp_path: Path) -> None:
             *map(str, roots),
             "--collection",
             "pdfs",
+            "--no-ocr",  # the readers' and the store's robustness; OCR has tests/engine/test_ocr.py
             "--json",
         ],
         capture_output=True,
