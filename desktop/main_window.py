@@ -846,7 +846,9 @@ class MainWindow(QMainWindow):
             self.reembed_button.hide()
             self._reembed_name = ""
             self.chat.forget(name)
-            self.status_label.setText(f"'{name}' can be searched again: {n} passages re-embedded.")
+            # Kept as the last job's summary: the watch status that follows shows it too.
+            self._last_summary = f"'{name}' can be searched again: {n} passages re-embedded."
+            self.status_label.setText(self._last_summary)
             self.refresh_collections()
             self._start_next_index()
 
