@@ -26,12 +26,16 @@ def load_generator(
     return LlamaGenerator(Path(str(path)) if path else default_model_path(), settings, adapters)
 
 
-def connect_server(config: ServerConfig, settings: GenSettings | None = None) -> Generator:
+def connect_server(
+    config: ServerConfig, settings: GenSettings | None = None, home: Path | None = None
+) -> Generator:
     """A generator that answers from a model server (see generate/server.py); raises
-    ServerError with a message for the user when the server cannot be used."""
+    ServerError with a message for the user when the server cannot be used. ``home``: Folio's
+    home, whose added models may lend their tokenizer to a server that offers none."""
+    from .families import known_local_models
     from .server import ServerGenerator
 
-    return ServerGenerator(config, settings)
+    return ServerGenerator(config, settings, known_local_models(home))
 
 
 __all__ = [

@@ -12,7 +12,12 @@ The prompt budget (engine/budget.py) measures prompts in tokens. How this backen
    ``/extras/tokenize`` on llama-cpp-python's server): each message's text is counted exactly,
    and ``TEMPLATE_TOKENS_PER_MESSAGE`` plus ``TEMPLATE_TOKENS_FIXED`` cover what the chat
    template adds around the messages (role headers, end-of-turn marks, the answer's start).
-2. Otherwise one token per UTF-8 byte (plus one per piece): no tokenizer in use produces more
+2. Otherwise, when a local GGUF model Folio knows (the default one, the user's added ones) is
+   of the same family as the server's model (its name says "smollm2", "llama-3", "qwen2.5",
+   …; see generate/families.py), that model's tokenizer — its vocabulary alone is loaded —
+   plus a 10 % margin (``families.LOCAL_MARGIN``) and one token per piece, since the server's
+   tokenizer version and template may differ a little.
+3. Otherwise one token per UTF-8 byte (plus one per piece): no tokenizer in use produces more
    tokens than bytes, so the prompt cannot overflow, at the price of sending about a quarter of
    the sources a real count would allow.
 
@@ -38,13 +43,14 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ..errors import ModelError
 from ..progress import CancelToken
 from ..prompts import ChatMessage
 from .base import GenerationStats, Generator, GenSettings
+from .families import LOCAL_MARGIN, LocalCounter, known_local_models, matching_local_model
 
 log = logging.getLogger("folio.generate.server")
 
@@ -222,6 +228,12 @@ class _Client:
                 f"The model server at {at} has no model “{self.config.model}”, or this address "
                 "is not an OpenAI-compatible server. Pick a model from the list in the settings."
                 if path.endswith("completions")
+                else (
+                    f"The server at {at} answered, but it is not an OpenAI-compatible model "
+                    "server at this address (it lists no models). Check the address with your "
+                    "IT department, including anything written after the port."
+                )
+                if path.endswith("/v1/models")
                 else f"The server at {at} does not offer {path}."
             )
         elif status == 429:
@@ -256,7 +268,21 @@ def list_models(config: ServerConfig) -> list[str]:
 class ServerGenerator(Generator):
     """Answers from an OpenAI-compatible server. See the module docstring for the budget."""
 
-    def __init__(self, config: ServerConfig, settings: GenSettings | None = None) -> None:
+    # Where each kind of server offers its tokenizer (tried in this order).
+    TOKENIZE_PATHS: ClassVar[dict[str, str]] = {
+        "llama-cpp-python": "/extras/tokenize",
+        "llama.cpp": "/tokenize",
+        "vllm": "/tokenize",
+    }
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        settings: GenSettings | None = None,
+        local_models: Sequence[Path] | None = None,
+    ) -> None:
+        """``local_models``: GGUF files whose tokenizer may stand in for a server without one
+        (None: the default model)."""
         self.settings = settings or GenSettings()
         self.config = config
         self.adapters: list[tuple[Path, float]] = []
@@ -274,12 +300,15 @@ class ServerGenerator(Generator):
         self.name = Path(model).name if "/" in model else model
         self.path = f"{config.url.rstrip('/')}#{model}"
         self._tokenize: str | None = None  # "llama.cpp" | "llama-cpp-python" | "vllm" | ""
+        self._local: LocalCounter | None = None  # a local tokenizer of the same family
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._prompts: OrderedDict[tuple[int, ...], list[dict[str, str]]] = OrderedDict()
         server_ctx = self._server_context()
         self.server_n_ctx = server_ctx
         self.n_ctx = max(64, min(server_ctx or self.settings.n_ctx, self.settings.n_ctx))
         self._probe_tokenizer()
+        if not self._tokenize:
+            self._local = self._local_tokenizer(local_models)
 
     # -- what the server tells ---------------------------------------------------------------
 
@@ -311,38 +340,83 @@ class ServerGenerator(Generator):
                 self._tokenize = kind
                 return
         self._tokenize = ""
+
+    def _local_tokenizer(self, candidates: Sequence[Path] | None) -> LocalCounter | None:
+        """A local model of the server's model's family, its vocabulary loaded; else None."""
+        paths = list(candidates) if candidates is not None else known_local_models(None)
+        match = matching_local_model(self.model, paths)
+        if match is not None:
+            try:
+                counter = LocalCounter(match)
+            except ModelError as exc:
+                log.warning("local tokenizer %s not usable: %s", match, exc)
+            else:
+                log.info(
+                    "model server %s offers no tokenizer; counting with %s (+%d %%)",
+                    where(self.config),
+                    match.name,
+                    round(LOCAL_MARGIN * 100),
+                )
+                return counter
         log.info("model server %s offers no tokenizer; counting bytes", where(self.config))
+        return None
 
     def _server_count(self, text: str, kind: str) -> int:
+        path = self.TOKENIZE_PATHS[kind]
         if kind == "llama-cpp-python":
-            data = self._client.call("POST", "/extras/tokenize", {"input": text})
+            data = self._client.call("POST", path, {"input": text})
         elif kind == "llama.cpp":
-            data = self._client.call("POST", "/tokenize", {"content": text})
+            data = self._client.call("POST", path, {"content": text})
         else:
             data = self._client.call(
                 "POST",
-                "/tokenize",
+                path,
                 {"model": self.model, "prompt": text, "add_special_tokens": False},
             )
         return len(data["tokens"])
 
     @property
     def exact_counts(self) -> bool:
-        """True when counts come from the server's tokenizer (else: a byte upper bound)."""
+        """True when counts come from the server's tokenizer (else: an upper bound)."""
         return bool(self._tokenize)
+
+    @property
+    def counting(self) -> str:
+        """How prompt sizes are measured: "server", "local" or "bytes"."""
+        return "server" if self._tokenize else "local" if self._local is not None else "bytes"
+
+    def counting_sentence(self) -> str:
+        """How prompt sizes are measured, for the window and the terminal."""
+        if self._tokenize:
+            return "Prompt sizes are counted with the server's own tokenizer."
+        if self._local is not None:
+            return (
+                "The server offers no tokenizer, so prompt sizes are counted with the tokenizer "
+                f"of {self._local.path.name} (the same model family) plus a "
+                f"{round(LOCAL_MARGIN * 100)} % margin."
+            )
+        return (
+            "The server offers no tokenizer and no model of the same family is on this "
+            "computer, so prompt sizes are estimated at one token per byte: fewer passages "
+            "fit in each question."
+        )
 
     # -- tokens ----------------------------------------------------------------------------
 
     def count(self, text: str) -> int:
         if not text:
             return 0
-        if not self._tokenize:
+        if not self._tokenize and self._local is None:
             return len(text.encode("utf-8")) + 1
         hit = self._counts.get(text)
         if hit is not None:
             self._counts.move_to_end(text)
             return hit
-        n = self._server_count(text, self._tokenize)
+        if self._tokenize:
+            n = self._server_count(text, self._tokenize)
+        else:
+            assert self._local is not None
+            n = self._local.count(text)
         self._counts[text] = n
         if len(self._counts) > 4096:
             self._counts.popitem(last=False)
@@ -490,11 +564,27 @@ class ServerGenerator(Generator):
             "model": self.model,
             "n_ctx": self.n_ctx,
             "server_n_ctx": self.server_n_ctx,
-            "tokenizer": self._tokenize or "estimate (1 token per byte)",
+            "tokenizer": self._tokenize
+            or (
+                f"local {self._local.path.name} + {round(LOCAL_MARGIN * 100)} %"
+                if self._local is not None
+                else "estimate (1 token per byte)"
+            ),
+            "counting": self.counting_sentence(),
         }
+
+    def set_adapters(self, adapters: Sequence[tuple[Path, float]]) -> None:
+        if adapters:
+            raise ModelError(
+                "Adapters work only with a model on this computer, not with a model server. "
+                "Choose “No adapter”, or choose “This computer” in Models and settings."
+            )
 
     def close(self) -> None:
         self._prompts.clear()
+        if self._local is not None:
+            self._local.close()
+            self._local = None
 
 
 __all__ = [

@@ -14,8 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,7 @@ class ModelServer:
             self.process.wait(timeout=30)
 
 
-def start_model_server(log: Path, n_ctx: int = 4096) -> ModelServer:
+def start_model_server(log: Path, n_ctx: int = 4096, extra: Sequence[str] = ()) -> ModelServer:
     missing = [m for m in SERVER_PACKAGES if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"llama-cpp-python's server packages are not installed: {', '.join(missing)}")
@@ -60,6 +61,7 @@ def start_model_server(log: Path, n_ctx: int = 4096) -> ModelServer:
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--seed", "0"]
     # The same threads as the in-process backend (the server would take half the cores).
     cmd += ["--n_threads", str(os.cpu_count() or 1), "--n_threads_batch", str(os.cpu_count() or 1)]
+    cmd += list(extra)
     with log.open("wb") as out:  # the child keeps its own copy of the file
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -73,6 +75,10 @@ def start_model_server(log: Path, n_ctx: int = 4096) -> ModelServer:
             with urllib.request.urlopen(url + "/v1/models", timeout=2) as r:
                 if json.load(r).get("data"):
                     return ModelServer(proc, url, port, log)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:  # up, and asking for its key
+                return ModelServer(proc, url, port, log)
+            time.sleep(0.3)
         except OSError:
             time.sleep(0.3)
     proc.kill()
@@ -82,5 +88,21 @@ def start_model_server(log: Path, n_ctx: int = 4096) -> ModelServer:
 @pytest.fixture(scope="session")
 def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServer]:
     server = start_model_server(tmp_path_factory.mktemp("llama-server") / "server.log")
+    yield server
+    server.stop()
+
+
+SERVER_KEY = "office-key-7f3a"
+ALIAS = "acme-office-assistant"  # a model name of no family Folio knows
+
+
+@pytest.fixture(scope="session")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServer]:
+    """The same model behind a key (``SERVER_KEY``) and under a name that says nothing of its
+    family (``ALIAS``), as an organisation's server may be set up."""
+    extra = ["--api_key", SERVER_KEY, "--model_alias", ALIAS]
+    server = start_model_server(
+        tmp_path_factory.mktemp("keyed-server") / "server.log", n_ctx=2048, extra=extra
+    )
     yield server
     server.stop()
