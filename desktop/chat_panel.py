@@ -48,7 +48,7 @@ from engine.types import Hit
 
 from .memory import release_free_memory
 from .models import LoadedModel
-from .settings import Settings, save_settings
+from .settings import Settings, save_settings, server_config
 from .tasks import Executor, Operation
 
 STATUS_MARK = {
@@ -245,6 +245,7 @@ class ChatPanel(QWidget):
                 settings.model_path or None,
                 settings.gen_settings(),
                 tell=lambda message: op.progress.emit(("status", message)),
+                server=server_config(settings, self.library.home),
             )
             if generator is not self._generator:
                 self._sessions.clear()  # sessions hold the previous model

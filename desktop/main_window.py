@@ -46,8 +46,14 @@ from .accessibility import make_accessible, name_from_text
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
 from .memory import release_free_memory
-from .models import LoadedModel
-from .settings import Settings, load_settings, load_window_state, save_window_state
+from .models import LoadedModel, server_notice
+from .settings import (
+    Settings,
+    answers_from_line,
+    load_settings,
+    load_window_state,
+    save_window_state,
+)
 from .settings_dialog import SettingsDialog
 from .tasks import Executor, Operation
 from .tune_panel import TunePanel
@@ -152,7 +158,8 @@ class MainWindow(QMainWindow):
         self.settings = load_settings(library.home)
         # Indexing reads scanned pages by OCR unless the user turned it off.
         library.config.ocr = self.settings.ocr
-        self.loaded_model = LoadedModel()  # one loaded model, shared by chat and Compare
+        # One loaded model, shared by chat and Compare.
+        self.loaded_model = LoadedModel(library.home)
         self.chat = ChatPanel(
             library,
             self.current_collection,
@@ -164,6 +171,10 @@ class MainWindow(QMainWindow):
         self.viewer = SourceViewer(library, self.read_executor, parent=self)
         self.chat.open_source.connect(lambda args: self.viewer.show_passage(*args))
         self.chat.reembed_needed.connect(self.offer_reembed)
+        # One line: where answers come from (this computer's model, or the model server).
+        self.answers_label = QLabel(answers_from_line(self.settings))
+        self.answers_label.setWordWrap(True)
+        self.chat.answer_finished.connect(lambda _a: self._show_answers_from())
         docs_tab = QWidget()
         dl = QVBoxLayout(docs_tab)
         dl.addWidget(self.documents, 2)
@@ -216,6 +227,7 @@ class MainWindow(QMainWindow):
         rl.addLayout(fail_bar)
         rl.addWidget(self.failures)
         rl.addWidget(self.status_label)
+        rl.addWidget(self.answers_label)
         sidebar = QWidget()
         sl = QVBoxLayout(sidebar)
         sl.setContentsMargins(0, 0, 0, 0)
@@ -722,6 +734,16 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.library.config.ocr = settings.ocr
         self.chat.apply_settings(settings)
+        self.answers_label.setText(answers_from_line(settings))
+
+    def _show_answers_from(self) -> None:
+        """After an answer from a model server: the server, its model and how prompts were
+        measured (read from the connected generator; plain attributes, no call to the server)."""
+        generator = self.loaded_model.generator
+        if self.settings.answers_from == "server" and generator is not None:
+            text = server_notice(generator)
+            if text.startswith("Answers come from the model server"):
+                self.answers_label.setText(text)
 
     # -- search -------------------------------------------------------------------------
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import ModelError
-from engine.generate import GenSettings, default_model_path, load_generator
+from engine.generate import GenSettings, connect_server, default_model_path, load_generator
 from engine.generate.base import Generator
+
+if TYPE_CHECKING:
+    from engine.generate.server import ServerConfig
 
 log = logging.getLogger("folio.desktop")
 
@@ -27,6 +31,11 @@ RESERVE = 512 * 1024 * 1024  # left to the rest of the computer
 
 def _key(path: Path, settings: GenSettings) -> tuple[str, int, int, int]:
     return (str(path), settings.n_ctx, settings.threads or 0, settings.gpu_layers)
+
+
+def _server_key(config: ServerConfig, settings: GenSettings) -> tuple[str, int, int, int]:
+    # The key is part of what makes the connection: a new key connects again.
+    return (f"{config.url}#{config.model}#{hash(config.api_key)}", settings.n_ctx, -1, -1)
 
 
 def available_memory() -> int:
@@ -42,7 +51,8 @@ def _gib(n: float) -> str:
 class LoadedModel:
     """The one loaded model of the window (use on the model executor's thread only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = home  # Folio's home: its added models may lend a model server a tokenizer
         self.generator: Generator | None = None
         self._key: tuple[str, int, int, int] | None = None
         self.loads = 0  # how many times a model file was loaded (for tests and the log)
@@ -58,8 +68,12 @@ class LoadedModel:
         settings: GenSettings,
         tell: Callable[[str], None] = lambda _m: None,
         adapters: Sequence[tuple[Path, float]] = (),
+        server: ServerConfig | None = None,
     ) -> Generator:
-        """The model at ``path`` (None or "": the bundled default), loaded once and shared."""
+        """The model at ``path`` (None or "": the bundled default), loaded once and shared; with
+        ``server``, a connection to that model server instead (no model on this computer)."""
+        if server is not None:
+            return self._connect(server, settings, tell)
         file = Path(path).expanduser().resolve() if path else default_model_path()
         key = _key(file, settings)
         if self.generator is not None and self._key == key:
@@ -79,6 +93,24 @@ class LoadedModel:
         self.loads += 1
         log.info("model loaded: %s (load %d)", file.name, self.loads)
         return self.generator
+
+    def _connect(
+        self, config: ServerConfig, settings: GenSettings, tell: Callable[[str], None]
+    ) -> Generator:
+        from engine.generate.server import where
+
+        key = _server_key(config, settings)
+        if self.generator is not None and self._key == key:
+            self.generator.settings = settings
+            return self.generator
+        if self.generator is not None:
+            self.unload()  # a local model's memory is not needed while a server answers
+        tell(f"Connecting to the model server at {where(config)}…")
+        generator = connect_server(config, settings, self.home)  # ServerError: a sentence
+        self.generator, self._key = generator, key
+        tell(server_notice(generator))
+        log.info("model server connected: %s", _describe(generator))
+        return generator
 
     def _check_memory(self, file: Path, settings: GenSettings) -> None:
         """Refuse a model that cannot fit once the current one is unloaded."""
@@ -113,3 +145,17 @@ class LoadedModel:
         close = getattr(old, "close", None)
         if close is not None:
             close()
+
+
+def server_notice(generator: Generator) -> str:
+    """Where answers come from and how prompts are measured, in one or two sentences."""
+    info = _describe(generator)
+    return (
+        f"Answers come from the model server at {info.get('server')} ({generator.name}). "
+        f"{info.get('counting', '')}"
+    ).strip()
+
+
+def _describe(generator: Generator) -> dict[str, object]:
+    describe = getattr(generator, "describe", None)
+    return dict(describe()) if callable(describe) else {}

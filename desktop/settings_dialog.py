@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -14,9 +16,12 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -26,9 +31,17 @@ from engine import OCR_LANGUAGES, FolioError, Library, ModelInfo
 from engine.generate import add_model, discover_models
 from engine.messages import storage_cause, what_to_do
 from engine.prompts import load_presets
+from engine.system_settings import SystemSettings, load_system_settings
 
 from .settings import Settings, save_settings
 from .tasks import Executor, Operation
+
+if TYPE_CHECKING:
+    from engine.generate.server import ServerConfig
+
+
+LOCKED_NOTE = "set by your organisation"
+CHECK_TIMEOUT_S = 8.0  # "Check connection" waits this long for the server
 
 
 def describe(m: ModelInfo) -> str:
@@ -53,6 +66,8 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self._executor = executor
         self.models: list[ModelInfo] = []
+        self.system: SystemSettings = load_system_settings()
+        self._check_op: Operation | None = None
 
         self.model = QComboBox()
         self.add_button = QPushButton("Add model file…")
@@ -94,11 +109,14 @@ class SettingsDialog(QDialog):
         )
         self.ocr_note.setWordWrap(True)
 
+        server_box = self._build_server_section()
+
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
         model_row.addWidget(self.add_button)
         form = QFormLayout()
-        form.addRow("Model", model_row)
+        self._form = form
+        form.addRow("Model on this computer", model_row)
         form.addRow("", self.model_note)
         form.addRow("Context size (tokens)", self.n_ctx)
         form.addRow("GPU layers", self.gpu_layers)
@@ -118,10 +136,156 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept_and_apply)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
+        lay.addWidget(server_box)
         lay.addLayout(form)
+        lay.addStretch(1)
         lay.addWidget(buttons)
         self._load(settings)
+        self._lock_fields()
         self.refresh_models()
+
+    # -- where answers come from -------------------------------------------------------
+
+    def _build_server_section(self) -> QGroupBox:
+        box = QGroupBox("Where answers come from")
+        self.local_choice = QRadioButton("This computer (the model chosen below)")
+        self.server_choice = QRadioButton("A server in my organisation")
+        self._source = QButtonGroup(self)
+        self._source.addButton(self.local_choice)
+        self._source.addButton(self.server_choice)
+        self.server_choice.toggled.connect(self._source_changed)
+        self.server_url = QLineEdit()
+        self.server_url.setPlaceholderText("http://server-name:8080")
+        self.server_url.setAccessibleName("Model server address")
+        self.check_button = QPushButton("Check connection")
+        self.check_button.clicked.connect(self.check_connection)
+        self.server_model = QComboBox()
+        self.server_model.setEditable(True)
+        self.server_model.setAccessibleName("Model on the server")
+        line = self.server_model.lineEdit()
+        if line is not None:
+            line.setPlaceholderText("the first model the server lists")
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText("only if your IT department gave you one")
+        self.api_key.setAccessibleName("Key for the model server")
+        # What "Check connection" found, or why the settings cannot be used yet.
+        self.server_note = QLabel("")
+        self.server_note.setWordWrap(True)
+        self.privacy_note = QLabel(
+            "Your questions and the passages chosen as sources are sent to this server, "
+            "and nowhere else. The key is kept in a file only you can read."
+        )
+        self.privacy_note.setWordWrap(True)
+        url_row = QHBoxLayout()
+        url_row.addWidget(self.server_url, 1)
+        url_row.addWidget(self.check_button)
+        self.server_form = QFormLayout()
+        self.server_form.addRow("Server address", url_row)
+        self.server_form.addRow("Model on the server", self.server_model)
+        self.server_form.addRow("Key (optional)", self.api_key)
+        self.server_form.addRow("", self.server_note)
+        self.server_form.addRow("", self.privacy_note)
+        self.server_fields = QWidget()
+        self.server_fields.setLayout(self.server_form)
+        lay = QVBoxLayout(box)
+        lay.addWidget(self.local_choice)
+        lay.addWidget(self.server_choice)
+        lay.addWidget(self.server_fields)
+        return box
+
+    def _source_changed(self) -> None:
+        self.server_fields.setEnabled(self.server_choice.isChecked())
+
+    def _typed_server(self) -> ServerConfig:
+        from engine.generate.server import ServerConfig
+
+        return ServerConfig(
+            self.server_url.text().strip(),
+            self.server_model.currentText().strip(),
+            self.api_key.text().strip(),
+            connect_timeout_s=CHECK_TIMEOUT_S,
+        )
+
+    def check_connection(self) -> Operation | None:
+        """List the server's models (on a worker); the result or a sentence goes in the note."""
+        if not self.server_url.text().strip():
+            self.server_note.setText("Enter the model server's address first.")
+            return None
+        config = self._typed_server()
+
+        def work(_op: Operation) -> tuple[str, list[str]]:
+            from engine.generate.server import list_models, where
+
+            return where(config), list_models(config)
+
+        self.server_note.setText("Checking the connection…")
+        self.check_button.setEnabled(False)
+        op = Operation(work)
+        op.succeeded.connect(self._show_server_models)
+        op.failed.connect(self._check_failed)
+        self._check_op = op
+        return self._executor.submit(op)
+
+    def _show_server_models(self, result: tuple[str, list[str]]) -> None:
+        at, names = result
+        self.check_button.setEnabled(True)
+        typed = self.server_model.currentText().strip()
+        self.server_model.clear()
+        self.server_model.addItems(names)
+        if typed:
+            self.server_model.setCurrentText(typed)
+        if not names:
+            self.server_note.setText(f"The server at {at} answered but offers no model.")
+        elif typed and typed not in names:
+            self.server_note.setText(
+                f"The server at {at} answered, but it has no model “{typed}”. "
+                "Pick one of its models from the list."
+            )
+        else:
+            self.server_note.setText(f"Connected to {at}. It offers {len(names)} model(s).")
+
+    def _check_failed(self, message: str) -> None:
+        self.check_button.setEnabled(True)
+        self.server_note.setText(message)
+
+    # -- settings set by the organisation ----------------------------------------------
+
+    def _lock_fields(self) -> None:
+        """Settings the organisation locked are shown read-only, with a note saying so."""
+        widgets: dict[str, tuple[list[QWidget], QFormLayout | None, str]] = {
+            "answers_from": ([self.local_choice, self.server_choice], None, ""),
+            "server_url": (
+                [self.server_url, self.check_button],
+                self.server_form,
+                "Server address",
+            ),
+            "server_model": ([self.server_model], self.server_form, "Model on the server"),
+            "model_path": ([self.model, self.add_button], self._form, "Model on this computer"),
+            "n_ctx": ([self.n_ctx], self._form, "Context size (tokens)"),
+            "gpu_layers": ([self.gpu_layers], self._form, "GPU layers"),
+            "threads": ([self.threads], self._form, "CPU threads"),
+            "temperature": ([self.temperature], self._form, "Temperature"),
+            "max_answer_tokens": ([self.max_tokens], self._form, "Longest answer (tokens)"),
+            "k": ([self.k], self._form, "Passages per question (k)"),
+            "preset": ([self.preset], self._form, "Prompt preset"),
+            "quote_model_picks": ([self.quote_picks], None, ""),
+            "ttft_cap_s": ([self.ttft], self._form, "Time to first token cap"),
+            "edge_ordering": ([self.edge], None, ""),
+            "ocr": ([self.ocr], None, ""),
+        }
+        self.locked_widgets: list[QWidget] = []
+        for key in sorted(self.system.locked & widgets.keys()):
+            parts, form, title = widgets[key]
+            for w in parts:
+                w.setEnabled(False)
+                w.setToolTip(f"This setting is {LOCKED_NOTE}.")
+                self.locked_widgets.append(w)
+                if isinstance(w, QCheckBox | QRadioButton) and LOCKED_NOTE not in w.text():
+                    w.setText(f"{w.text()} ({LOCKED_NOTE})")
+            label = _row_label(form, title) if form is not None else None
+            if label is not None:
+                label.setText(f"{title} ({LOCKED_NOTE})")
 
     def _load(self, s: Settings) -> None:
         self.n_ctx.setValue(s.n_ctx)
@@ -136,6 +300,13 @@ class SettingsDialog(QDialog):
         self.edge.setChecked(s.edge_ordering)
         self.quote_picks.setChecked(s.quote_model_picks)
         self.ocr.setChecked(s.ocr)
+        (self.server_choice if s.answers_from == "server" else self.local_choice).setChecked(True)
+        self._source_changed()
+        self.server_url.setText(s.server_url)
+        self.server_model.setCurrentText(s.server_model)
+        from engine.generate.server import load_api_key
+
+        self.api_key.setText(load_api_key(self.library.home))
 
     def refresh_models(self) -> Operation:
         home = self.library.home
@@ -192,12 +363,33 @@ class SettingsDialog(QDialog):
             edge_ordering=self.edge.isChecked(),
             quote_model_picks=self.quote_picks.isChecked(),
             ocr=self.ocr.isChecked(),
+            answers_from="server" if self.server_choice.isChecked() else "local",
+            server_url=self.server_url.text().strip(),
+            server_model=self.server_model.currentText().strip(),
+            adapter=self.settings.adapter,
+            adapter_scale=self.settings.adapter_scale,
         )
 
     def accept_and_apply(self) -> None:
         s = self.current()
+        if s.answers_from == "server":
+            from engine.generate.server import ServerError, parse_url
+
+            if not s.server_url:
+                self.server_note.setText(
+                    "Enter the model server's address, or choose “This computer”."
+                )
+                return
+            try:
+                parse_url(s.server_url)
+            except ServerError as exc:
+                self.server_note.setText(str(exc))
+                return
         try:
-            save_settings(self.library.home, s)
+            save_settings(self.library.home, s, self.system)
+            from engine.generate.server import save_api_key
+
+            save_api_key(self.library.home, self.api_key.text())  # 0600; "" removes it
         except OSError as exc:
             cause = storage_cause(exc)
             self.model_note.setText(
@@ -208,6 +400,16 @@ class SettingsDialog(QDialog):
         self.settings = s
         self.applied.emit(s)
         self.accept()
+
+
+def _row_label(form: QFormLayout, title: str) -> QLabel | None:
+    """The label of the form row titled ``title``."""
+    for row in range(form.rowCount()):
+        item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+        label = item.widget() if item is not None else None
+        if isinstance(label, QLabel) and label.text() == title:
+            return label
+    return None
 
 
 __all__ = ["FolioError", "SettingsDialog", "describe"]

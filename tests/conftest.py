@@ -28,6 +28,8 @@ def corpus_path(*parts: str) -> Path:
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Nothing a test does may touch the real user folder.
     monkeypatch.setenv("FOLIO_HOME", str(tmp_path / "folio-home"))
+    # Nor an organisation settings file the computer running the tests may have.
+    monkeypatch.setenv("FOLIO_SYSTEM_SETTINGS", str(tmp_path / "no-organisation-settings.json"))
     yield
 
 
