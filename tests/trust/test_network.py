@@ -256,6 +256,66 @@ def test_asking_through_a_model_server_contacts_only_that_server(tmp_path: Path,
     assert guard.attempts == []
 
 
+def test_window_with_a_model_server_contacts_only_that_server(
+    qtbot, tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """The desktop path: the window set to a real llama-cpp-python server, 'Check connection'
+    and a question in the chat connect to exactly its host and port, nothing else."""
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings, save_settings
+    from engine.generate.server import ServerGenerator
+    from tests.servers.conftest import start_model_server
+
+    model_server = start_model_server(tmp_path / "server.log")
+    try:
+        with network_guard(only=("127.0.0.1", model_server.port)) as guard:
+            folder = write_docs(tmp_path / "docs", DOCS)
+            lib = Library(EngineConfig(home=tmp_path / "home", parse_workers=1), embedder=embedder)
+            with lib.create("Office") as coll:
+                coll.index([folder])
+            save_settings(
+                lib.home,
+                Settings(answers_from="server", server_url=model_server.url, max_answer_tokens=24),
+            )
+            window = MainWindow(lib)
+            qtbot.addWidget(window)
+            window.show()
+            dialog = window.open_settings()
+            dialog.check_connection()
+            qtbot.waitUntil(
+                lambda: "It offers 1 model(s)" in dialog.server_note.text(), timeout=30_000
+            )
+            dialog.close()
+            qtbot.waitUntil(lambda: window.current_collection() == "Office", timeout=30_000)
+            with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000):
+                window.chat.ask("How many days of leave?")
+            assert isinstance(window.loaded_model.generator, ServerGenerator)
+            window.close()
+    finally:
+        model_server.stop()
+    assert guard.attempts == []
+
+
+def test_a_window_answering_locally_never_loads_the_server_code() -> None:
+    """'This computer' is today's path: the model-server code is not even imported."""
+    code = (
+        "import sys, desktop.main_window\n"
+        "from pathlib import Path\n"
+        "from desktop.settings import Settings, answers_from_line, server_config\n"
+        "assert server_config(Settings(), Path('.')) is None\n"
+        "print(answers_from_line(Settings()))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('engine.generate.')))\n"
+    )
+    env = {**python_env(), "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Answers from SmolLM2-135M-Instruct.Q4_1 on this computer" in out.stdout
+    assert "engine.generate.server" not in out.stdout
+    assert "engine.generate.families" not in out.stdout
+
+
 def test_ocr_of_a_scan_and_a_picture_offline(
     no_network: NetworkGuard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
