@@ -172,6 +172,9 @@ class SettingsDialog(QDialog):
         # What "Check connection" found, or why the settings cannot be used yet.
         self.server_note = QLabel("")
         self.server_note.setWordWrap(True)
+        self.server_note.hide()
+        self.source_locked = QLabel(f"Where answers come from is {LOCKED_NOTE}.")
+        self.source_locked.hide()
         self.privacy_note = QLabel(
             "Your questions and the passages chosen as sources are sent to this server, "
             "and nowhere else. The key is kept in a file only you can read."
@@ -184,15 +187,23 @@ class SettingsDialog(QDialog):
         self.server_form.addRow("Server address", url_row)
         self.server_form.addRow("Model on the server", self.server_model)
         self.server_form.addRow("Key (optional)", self.api_key)
-        self.server_form.addRow("", self.server_note)
-        self.server_form.addRow("", self.privacy_note)
+        notes = QVBoxLayout()
+        notes.addWidget(self.server_note)
+        notes.addWidget(self.privacy_note)
+        self.server_form.addRow("", notes)
         self.server_fields = QWidget()
         self.server_fields.setLayout(self.server_form)
         lay = QVBoxLayout(box)
         lay.addWidget(self.local_choice)
         lay.addWidget(self.server_choice)
+        lay.addWidget(self.source_locked)
         lay.addWidget(self.server_fields)
         return box
+
+    def _note(self, text: str) -> None:
+        """What "Check connection" found, or why the server settings cannot be used yet."""
+        self.server_note.setText(text)
+        self.server_note.setVisible(bool(text))
 
     def _source_changed(self) -> None:
         self.server_fields.setEnabled(self.server_choice.isChecked())
@@ -210,7 +221,7 @@ class SettingsDialog(QDialog):
     def check_connection(self) -> Operation | None:
         """List the server's models (on a worker); the result or a sentence goes in the note."""
         if not self.server_url.text().strip():
-            self.server_note.setText("Enter the model server's address first.")
+            self._note("Enter the model server's address first.")
             return None
         config = self._typed_server()
 
@@ -219,7 +230,7 @@ class SettingsDialog(QDialog):
 
             return where(config), list_models(config)
 
-        self.server_note.setText("Checking the connection…")
+        self._note("Checking the connection…")
         self.check_button.setEnabled(False)
         op = Operation(work)
         op.succeeded.connect(self._show_server_models)
@@ -236,18 +247,18 @@ class SettingsDialog(QDialog):
         if typed:
             self.server_model.setCurrentText(typed)
         if not names:
-            self.server_note.setText(f"The server at {at} answered but offers no model.")
+            self._note(f"The server at {at} answered but offers no model.")
         elif typed and typed not in names:
-            self.server_note.setText(
+            self._note(
                 f"The server at {at} answered, but it has no model “{typed}”. "
                 "Pick one of its models from the list."
             )
         else:
-            self.server_note.setText(f"Connected to {at}. It offers {len(names)} model(s).")
+            self._note(f"Connected to {at}. It offers {len(names)} model(s).")
 
     def _check_failed(self, message: str) -> None:
         self.check_button.setEnabled(True)
-        self.server_note.setText(message)
+        self._note(message)
 
     # -- settings set by the organisation ----------------------------------------------
 
@@ -281,8 +292,10 @@ class SettingsDialog(QDialog):
                 w.setEnabled(False)
                 w.setToolTip(f"This setting is {LOCKED_NOTE}.")
                 self.locked_widgets.append(w)
-                if isinstance(w, QCheckBox | QRadioButton) and LOCKED_NOTE not in w.text():
+                if isinstance(w, QCheckBox) and LOCKED_NOTE not in w.text():
                     w.setText(f"{w.text()} ({LOCKED_NOTE})")
+            if key == "answers_from":
+                self.source_locked.show()
             label = _row_label(form, title) if form is not None else None
             if label is not None:
                 label.setText(f"{title} ({LOCKED_NOTE})")
@@ -376,14 +389,12 @@ class SettingsDialog(QDialog):
             from engine.generate.server import ServerError, parse_url
 
             if not s.server_url:
-                self.server_note.setText(
-                    "Enter the model server's address, or choose “This computer”."
-                )
+                self._note("Enter the model server's address, or choose “This computer”.")
                 return
             try:
                 parse_url(s.server_url)
             except ServerError as exc:
-                self.server_note.setText(str(exc))
+                self._note(str(exc))
                 return
         try:
             save_settings(self.library.home, s, self.system)

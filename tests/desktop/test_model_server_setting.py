@@ -63,7 +63,6 @@ def test_choose_a_server_check_it_and_answer_through_it(
         coll.index([folder])
     window = _window(qtbot, library)
     dialog = window.open_settings()
-    dialog.resize(640, dialog.sizeHint().height())
     dialog.server_choice.setChecked(True)
     assert dialog.server_fields.isEnabled()
     dialog.server_url.setText(model_server.url)
@@ -76,6 +75,8 @@ def test_choose_a_server_check_it_and_answer_through_it(
     dialog.server_model.setCurrentIndex(0)
     dialog.api_key.setText("office-secret-1234")
     SHOTS.mkdir(exist_ok=True)
+    qtbot.waitUntil(lambda: dialog.model.count() >= 1, timeout=20_000)
+    dialog.resize(640, dialog.sizeHint().height())
     dialog.grab().save(str(SHOTS / "settings-model-server.png"))
     dialog.accept_and_apply()
 
