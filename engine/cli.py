@@ -546,17 +546,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not args.collection and not args.no_retrieval:
         raise FolioError("Name a collection with --collection, or use --no-retrieval.")
     collections = [] if args.no_retrieval else [lib.open(name) for name in args.collection]
-    if args.server:
+    # The organisation's settings file may name a server (and lock it): see system_settings.py.
+    from .system_settings import load_system_settings, server_choice
+
+    if args.server and (args.model or args.adapter):
+        raise FolioError("Use either --server or --model/--adapter, not both.")
+    server, server_model = server_choice(
+        load_system_settings(), args.server, args.server_model, bool(args.model or args.adapter)
+    )
+    if server:
         from .generate import connect_server
         from .generate.server import ServerConfig, load_api_key, where
 
-        if args.model or args.adapter:
-            raise FolioError("Use either --server or --model/--adapter, not both.")
-        config = ServerConfig(args.server, args.server_model or "", load_api_key(lib.home))
-        generator = connect_server(config, _gen_settings(args))
+        config = ServerConfig(server, server_model, load_api_key(lib.home))
+        generator = connect_server(config, _gen_settings(args), lib.home)
         if not args.json:
+            counting = getattr(generator, "counting_sentence", lambda: "")()
             print(
-                f"Answers come from the model server at {where(config)} ({generator.name}).",
+                f"Answers come from the model server at {where(config)} ({generator.name}). "
+                f"{counting}".strip(),
                 file=sys.stderr,
                 flush=True,
             )
