@@ -742,7 +742,7 @@ class MainWindow(QMainWindow):
         generator = self.loaded_model.generator
         if self.settings.answers_from == "server" and generator is not None:
             text = server_notice(generator)
-            if text.startswith("Answers come from the model server"):
+            if text:
                 self.answers_label.setText(text)
 
     # -- search -------------------------------------------------------------------------

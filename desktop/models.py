@@ -148,8 +148,11 @@ class LoadedModel:
 
 
 def server_notice(generator: Generator) -> str:
-    """Where answers come from and how prompts are measured, in one or two sentences."""
+    """Where a model server's answers come from and how prompts are measured, in one or two
+    sentences; "" for a model on this computer."""
     info = _describe(generator)
+    if not info.get("server"):
+        return ""  # a model on this computer
     return (
         f"Answers come from the model server at {info.get('server')} ({generator.name}). "
         f"{info.get('counting', '')}"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop.models import LoadedModel
+from desktop.models import LoadedModel, server_notice
 from engine.errors import ModelError
-from engine.generate import GenSettings, default_model_path
+from engine.generate import GenSettings, default_model_path, load_generator
 from engine.messages import problems
 
 
@@ -91,3 +91,11 @@ def test_compare_uses_the_chats_model(qtbot, library, tmp_path: Path) -> None:  
     assert window.loaded_model.loads == 1  # no second copy
     assert window.loaded_model.generator is chat_model
     window.close()
+
+
+def test_server_notice_is_empty_for_a_model_on_this_computer() -> None:
+    gen = load_generator()
+    try:
+        assert server_notice(gen) == ""
+    finally:
+        gen.close()
