@@ -202,6 +202,8 @@ class SettingsDialog(QDialog):
 
     def _note(self, text: str) -> None:
         """What "Check connection" found, or why the server settings cannot be used yet."""
+        # Qt sizes a wrapping label for two lines or more: wrap only what needs it.
+        self.server_note.setWordWrap(len(text) > 70)
         self.server_note.setText(text)
         self.server_note.setVisible(bool(text))
 
