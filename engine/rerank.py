@@ -14,6 +14,11 @@ passing. Each of the top pages gets features read from all of its passages:
 - ``rowcover``: the share found in the labels of the page's table rows;
 - ``kbest``: the reciprocal keyword rank of its best passage.
 
+- ``rare``: the share of the question's *rare* words (held by only a handful of passages of
+  the whole collection: a reference number, a code, a name used once; retrieve.py
+  RARE_PASSAGES) that the page holds as whole words. Pages that look alike (the same template,
+  the same wording) get the same cosine and the same stemmed overlap; the one word that sets
+  the asked-for page apart is what this reads.
 - ``quote``: the longest run of the question's words (six or more) that the page holds word
   for word, as a share of the question: a sentence pasted from a document finds its page.
 
@@ -25,7 +30,11 @@ folds; better on every fold). See the README's retrieval figures. The fitted pri
 (5.3) is lowered to 3.0, inside the range where the dev figure does not change (2.0-5.3), so
 that a page plainly better than anything in the named document still wins: routing stays a
 preference, not a filter. ``quote`` is set by hand (no
-dev question is a pasted sentence): a verbatim quote outweighs everything else.
+dev question is a pasted sentence): a verbatim quote outweighs everything else. ``rare`` is
+set by hand too, to the prior's weight: on look-alike pages (one template, one reference number
+apiece) a question naming the number put another page first 8 times in 9 at weight 0 (one
+trial; the test's references fail too), once at 1.5, never at 3.0
+(tests/engine/test_rare_words.py); the 10-Q figures at each weight are in the README.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ WEIGHTS = {
     "rowcover": 2.9,
     "kbest": 0.21,
     "quote": 8.0,
+    "rare": 3.0,
 }
 # A run of fewer words than this is no quote (questions share short phrases with many pages).
 QUOTE_WORDS = 6
@@ -120,6 +130,7 @@ def page_features(
     score: dict[int, float],
     priors: dict[int, float],
     krank: dict[int, int],
+    rare: Sequence[str] = (),
 ) -> list[dict[str, float]]:
     """The features of each page (same order as ``pages``)."""
     if not pages:
@@ -157,6 +168,7 @@ def page_features(
         labels = " ".join(a[1] for a in parts)
         n = max(1, len(stems))
         ranks = [krank[c] for c in p.chunks if c in krank]
+        words = " " + " ".join(a[2] for a in parts) + " "
         out.append(
             {
                 "best": score[p.chunks[0]],
@@ -166,7 +178,8 @@ def page_features(
                 "cover": sum(1 for s in stems if s in low) / n,
                 "rowcover": sum(1 for s in stems if s in labels) / n,
                 "kbest": max((1.0 / (60 + r) for r in ranks), default=0.0),
-                "quote": quote_share(query_words, " ".join(a[2] for a in parts)),
+                "quote": quote_share(query_words, words.strip()),
+                "rare": sum(1 for t in rare if f" {t} " in words) / max(1, len(rare)),
             }
         )
     return out
@@ -191,6 +204,7 @@ def rerank(
     score: dict[int, float],
     priors: dict[int, float],
     krank: dict[int, int],
+    rare: Sequence[str] = (),
 ) -> list[PageCandidate]:
     """The pages with the PDF pages among the first ``RERANK_PAGES`` put in their new order,
     in the places PDF pages held; passages of documents without pages keep their places (the
@@ -199,7 +213,7 @@ def rerank(
     head = list(pages[:RERANK_PAGES])
     slots = [i for i, p in enumerate(head) if p.paged]
     paged = [head[i] for i in slots]
-    feats = page_features(store, query, qv, terms, paged, score, priors, krank)
+    feats = page_features(store, query, qv, terms, paged, score, priors, krank, rare)
     value = [sum(WEIGHTS[k] * f[k] for k in WEIGHTS) for f in feats]
     order = sorted(range(len(paged)), key=lambda i: -value[i])
     for slot, i in zip(slots, order, strict=True):

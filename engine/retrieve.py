@@ -86,18 +86,43 @@ ROUTE_DOCS = 3
 # of a document without pages just by having many rows; the second stage weighs a page's other
 # passages itself (rerank.py, "rest").
 PAGE_SUPPORT = 0.0
+# A word of the question that at most this many passages of the collection hold (a reference
+# number, a code, a name used once) is *rare*: the second stage favours the pages that hold it
+# (rerank.py, "rare"), which embeddings and stemmed word overlap cannot tell apart.
+RARE_PASSAGES = 3
+
+
+def query_terms(query: str) -> list[str]:
+    """What the keyword side searches for: the query's content words and its figures."""
+    terms = keyword_terms(query)
+    return terms + [t for t in joined_numbers(query) if t not in terms]
+
+
+def term_counts(store: Store, terms: Sequence[str]) -> dict[str, int]:
+    """How many passages hold each term (its document frequency)."""
+    return {t: store.keyword_count(fts_expression([t])) for t in terms}
+
+
+def rare_terms(df: dict[str, int]) -> list[str]:
+    """Terms that only a handful of passages hold (see RARE_PASSAGES)."""
+    return [t for t, n in df.items() if 0 < n <= RARE_PASSAGES]
 
 
 def keyword_candidates(
-    store: Store, query: str, n: int, documents: frozenset[int] | None
+    store: Store,
+    query: str,
+    n: int,
+    documents: frozenset[int] | None,
+    df: dict[str, int] | None = None,
 ) -> list[tuple[int, float]]:
-    """Chunk ids best first by BM25 over the query's content words (and its figures)."""
-    terms = keyword_terms(query)
-    terms += [t for t in joined_numbers(query) if t not in terms]
+    """Chunk ids best first by BM25 over the query's content words (and its figures).
+    ``df``: the terms' passage counts when the caller has them already (term_counts)."""
+    terms = query_terms(query)
     if not terms:
         return []
     if len(terms) > 1:
-        df = {t: store.keyword_count(fts_expression([t])) for t in terms}
+        if df is None:
+            df = term_counts(store, terms)
         if sum(df.values()) > POSTINGS_BUDGET:
             keep: list[str] = []
             spent = 0
@@ -161,7 +186,9 @@ class Retriever:
             vector_hits = sorted(
                 vector_hits + [h for h in extra if h[0] not in seen], key=lambda h: -h[1]
             )
-        keyword_hits = keyword_candidates(self.store, query, n, opt.documents)
+        terms = query_terms(query)
+        df = term_counts(self.store, terms) if terms and (len(terms) > 1 or opt.rerank) else None
+        keyword_hits = keyword_candidates(self.store, query, n, opt.documents, df)
 
         # 3. Fuse: each list contributes 1 / (RRF_K + rank) for every chunk it ranks.
         fused: dict[int, float] = defaultdict(float)
@@ -191,7 +218,15 @@ class Retriever:
             slot_scores = [p.first for p in pages]
             if opt.rerank:
                 pages = rerank(
-                    self.store, query, qv, keyword_terms(query), pages, score, priors, krank
+                    self.store,
+                    query,
+                    qv,
+                    keyword_terms(query),
+                    pages,
+                    score,
+                    priors,
+                    krank,
+                    rare=rare_terms(df or {}),
                 )
                 # A hit's score is the first-stage score of the place its page now holds, so
                 # scores fall with the order (hits of several collections merge by them).
