@@ -14,11 +14,11 @@ passing. Each of the top pages gets features read from all of its passages:
 - ``rowcover``: the share found in the labels of the page's table rows;
 - ``kbest``: the reciprocal keyword rank of its best passage.
 
-- ``rare``: the share of the question's *rare* words (held by only a handful of passages of
-  the whole collection: a reference number, a code, a name used once; retrieve.py
-  RARE_PASSAGES) that the page holds as whole words. Pages that look alike (the same template,
-  the same wording) get the same cosine and the same stemmed overlap; the one word that sets
-  the asked-for page apart is what this reads.
+- ``rare``: the share of the question's *rare* terms (with a digit, held by only a handful of
+  passages of the whole collection: a reference number, a code; retrieve.py rare_terms) that
+  the page holds as whole words. Pages that look alike (the same template, the same wording)
+  get the same cosine and the same stemmed overlap; the one term that sets the asked-for page
+  apart is what this reads.
 - ``quote``: the longest run of the question's words (six or more) that the page holds word
   for word, as a share of the question: a sentence pasted from a document finds its page.
 

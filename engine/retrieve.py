@@ -86,8 +86,8 @@ ROUTE_DOCS = 3
 # of a document without pages just by having many rows; the second stage weighs a page's other
 # passages itself (rerank.py, "rest").
 PAGE_SUPPORT = 0.0
-# A word of the question that at most this many passages of the collection hold (a reference
-# number, a code, a name used once) is *rare*: the second stage favours the pages that hold it
+# A term of the question with a digit in it that at most this many passages of the collection
+# hold (a reference number, a code) is *rare*: the second stage favours the pages that hold it
 # (rerank.py, "rare"), which embeddings and stemmed word overlap cannot tell apart.
 RARE_PASSAGES = 3
 
@@ -104,8 +104,10 @@ def term_counts(store: Store, terms: Sequence[str]) -> dict[str, int]:
 
 
 def rare_terms(df: dict[str, int]) -> list[str]:
-    """Terms that only a handful of passages hold (see RARE_PASSAGES)."""
-    return [t for t, n in df.items() if 0 < n <= RARE_PASSAGES]
+    """Reference-like terms (with a digit: a number, a code) that only a handful of passages
+    hold (see RARE_PASSAGES). Words are left out: in a small collection "expenditure" can be
+    on two pages, and which two says less than the question's meaning does."""
+    return [t for t, n in df.items() if 0 < n <= RARE_PASSAGES and any(c.isdigit() for c in t)]
 
 
 def keyword_candidates(

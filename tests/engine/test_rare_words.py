@@ -31,6 +31,8 @@ def lookalikes(tmp_path_factory: pytest.TempPathFactory, embedder) -> Collection
             " and the invoice was paid."
             for i in range(1, 40)
         ]
+        if n == 1:
+            pages[1] = "The forklift was serviced before the delivery."
         pages.append(f"Closing page. Reference {code}.")
         (folder / f"report-{n}.pdf").write_bytes(make_pdf(pages))
     lib = Library(EngineConfig(home=home / "folio", parse_workers=1), embedder=embedder)
@@ -62,8 +64,10 @@ def test_a_reference_in_a_question_beats_pages_that_only_talk_alike(
 
 def test_only_words_a_handful_of_passages_hold_are_rare(lookalikes: Collection) -> None:
     number = CODES[0].split("-")[1]
-    df = term_counts(lookalikes.store, ["closing", "invoice", "inv", number, "absentword"])
+    words = ["closing", "invoice", "inv", "forklift", number, "40000", "absentword"]
+    df = term_counts(lookalikes.store, words)
     assert df["closing"] == len(CODES) and df["invoice"] > RARE_PASSAGES
-    assert df[number] == 1 and df["absentword"] == 0
-    # "closing" and "inv" are on 9 pages: common here; a word no passage holds is not rare.
+    assert df[number] == 1 and df["forklift"] == 1 and df["40000"] == df["absentword"] == 0
+    # "closing" and "inv" are on 9 pages: common here; a term no passage holds is not rare;
+    # "forklift" is on one page, but it is a word, not a reference.
     assert rare_terms(df) == [number]
