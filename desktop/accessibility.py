@@ -241,10 +241,9 @@ class WindowKeys:
         if focused is not None:
             focused.click()
             return
-        evidence = self.window.chat.evidence
-        item = evidence.currentItem()
-        if item is not None:
-            evidence.itemActivated.emit(item)
+        chat = self.window.chat
+        if chat.cards():  # no citation yet: the first source card of the last question
+            chat.open_card(-1, 0)
 
     # -- panes and tabs -------------------------------------------------------------------
     def panes(self) -> list[QWidget]:
@@ -313,10 +312,12 @@ def name_main_window(w: Any) -> None:
     describe(w.tabs.tabBar(), "Sections", "Ask, Documents, Check a statement, Compare, Tune.")
     describe(chat.question, "Question", "Type a question about your documents.")
     describe(chat.adapter_box, "Adapter", "A tuned adapter for the chat model.")
-    describe(chat.evidence, "Evidence", "The passages found for the question.")
-    describe(chat.answer, "Answer", "The answer, with numbered sources.")
+    describe(
+        chat.answer,
+        "Conversation",
+        "Your questions and the answers, each with its source cards and numbered citations.",
+    )
     describe(chat.history, "Chats", "Earlier chats of this collection; Enter opens one.")
-    describe(chat.saw, "What the model saw", "The passages given to the model, and why.")
     describe(verify.statement, "Statement to check", "A sentence to check against your documents.")
     describe(verify.table, "Check results", "Each claim, its result, where and why.")
     describe(compare.question, "Question to compare", "One question, asked two ways.")

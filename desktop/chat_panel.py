@@ -1,19 +1,29 @@
-"""The chat pane: evidence first, then the answer streaming in, then checked citation chips.
+"""The chat pane: a transcript of questions and answers. Each turn shows its sources as cards
+first, then the answer streaming in as Markdown with clickable citation markers, then each
+sentence's check and "What the model saw".
 
-Layout and wiring only. The model lives on its own single-worker executor; tokens reach the
-GUI thread through a buffer flushed every 50 ms, so a fast model cannot flood the event loop.
+Layout and wiring only (the rendering is in ``transcript.py``). The model lives on its own
+single-worker executor; tokens reach the GUI thread through a buffer flushed every 50 ms, and
+only the current turn is rendered again, at most every ``RENDER_MS``, so a fast model cannot
+flood the event loop however long the conversation is.
 """
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QGuiApplication,
+    QPalette,
+    QTextBlockFormat,
+    QTextCursor,
+    QTextFormat,
+    QTextLength,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -24,11 +34,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
-    QSplitter,
-    QTextBrowser,
     QToolButton,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -44,41 +50,48 @@ from engine.reembed import ReembedNeeded
 from engine.reembed import explain as explain_mismatch
 from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
-from engine.types import Hit
 
 from .memory import release_free_memory
 from .models import LoadedModel
 from .settings import Settings, save_settings
 from .tasks import Executor, Operation
+from .transcript import (
+    STATUS_MARK,
+    Card,
+    TranscriptView,
+    Turn,
+    cards_from_answer,
+    cards_from_evidence,
+    cards_from_stored,
+    mark_statuses,
+    status_colour,
+    turn_html,
+)
 
-STATUS_MARK = {
-    "supported": "✓",
-    "likely": "≈",
-    "unsupported": "✗",
-    "inferred": "?",
-    "no source": "?",
-}
-STATUS_COLOUR = {
-    "supported": "#1b7f3b",
-    "likely": "#5f6f1b",
-    "unsupported": "#b3261e",
-    "inferred": "#666666",
-    "no source": "#8a5a00",
-}
-STATUS_WORDS = {
-    "supported": "backed by the source",
-    "likely": "matches the source in wording; no figures or names to check",
-    "unsupported": "not backed by the source",
-    "inferred": "no citation; a source backs it",
-    "no source": "no citation, and no source backs it",
-}
 FLUSH_MS = 50
+RENDER_MS = 100  # while an answer streams, its turn is drawn again at most this often
+EMPTY_CHAT = (
+    "<h3>Ask your documents</h3>"
+    "<p>Type a question in the box above, in your own words, and press Enter. For example: "
+    "<i>How many days of leave do part-time staff get?</i> or <i>Who do I call about a "
+    "broken laptop?</i></p>"
+    "<p>Folio first shows the passages it found, as cards. The answer follows, with numbers "
+    "such as [1]: click one to see the page it comes from. A ✓ after a sentence means its "
+    "source backs it; a ✗ means it does not, so check that sentence yourself.</p>"
+    "<p><b>Folio can</b> answer from the documents in this collection: rules, dates, "
+    "figures, who to ask, where something is written. Ask a follow-up question to go on "
+    "from an answer.</p>"
+    "<p><b>Folio cannot</b> answer from the internet or from documents you have not added. "
+    "It does not know today's date or anything that happened after your documents were "
+    "written, and it does not read pictures of charts.</p>"
+    "<p>No documents yet? Drop a folder on this window, or try the sample documents.</p>"
+)
 
 
 class ChatPanel(QWidget):
     """Ask a question of the current collection; shows evidence, answer and citations."""
 
-    evidence_shown = Signal(object)  # Evidence
+    evidence_shown = Signal(object)  # Evidence (its source cards are on screen)
     answer_started = Signal()  # first token on screen
     answer_finished = Signal(object)  # Answer
     # (collection, path, page, start, end, passage text): a citation or evidence item was clicked
@@ -110,9 +123,12 @@ class ChatPanel(QWidget):
         self._op: Operation | None = None
         self._buffer: list[str] = []
         self._buffer_lock = threading.Lock()
-        self._streamed = ""
         self.last_answer: Answer | None = None
-        self._evidence_hits: list[Hit] = []
+        self.turns: list[Turn] = []
+        self._turn_start = 0  # where the current turn begins in the transcript
+        self._dirty = False  # streamed text not drawn yet
+        self._last_render = 0.0
+        self.renders = 0  # how often the current turn was drawn (streaming stays throttled)
         self.evidence_at: float | None = None
         self.first_token_at: float | None = None
 
@@ -129,18 +145,17 @@ class ChatPanel(QWidget):
         self.adapter_box = QComboBox()
         self.adapter_box.setToolTip("A tuned adapter for the chat model (from the Tune tab)")
         self.adapter_box.activated.connect(self._adapter_chosen)
-        self.evidence = QListWidget()
-        self.evidence.setWordWrap(True)
-        self.evidence.itemActivated.connect(self._open_evidence)
-        self.answer = QTextBrowser()
-        self.answer.setPlaceholderText("The answer appears here, with its sources.")
+        # The conversation: one turn per question (see transcript.py).
+        self.answer = TranscriptView()
+        self.answer.setHtml(EMPTY_CHAT)  # until the first question
+        self.answer.anchorClicked.connect(self._link)
         self.chips = QHBoxLayout()
+        self.chips_label = QLabel("Sources of the last answer:")
+        self.chips_label.setVisible(False)
+        self.chips.addWidget(self.chips_label)
         self.chips.addStretch(1)
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
-        # "2 of 3 statements are backed by the sources."
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
         # An ordinary question gets an answer; the full list of documents is one click away.
         self.show_all_button = QPushButton("Show every document about this")
         self.show_all_button.setVisible(False)
@@ -161,48 +176,31 @@ class ChatPanel(QWidget):
         )
         self.copy_button = QPushButton("Copy as Markdown")
         self.copy_button.clicked.connect(self.copy_markdown)
+        self.copy_button.setEnabled(False)  # nothing to copy before the first answer
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(self._choose_export)
+        self.export_button.setEnabled(False)
         self._resume: dict[str, int] = {}  # collection -> chat to continue
         self._shown_results: list[dict[str, object]] = []
         self._shown_title = ""
-        self.saw = QTreeWidget()
-        self.saw.setHeaderLabels(["What the model saw", "Why"])
-        self.saw.setColumnWidth(0, 420)
 
         top = QHBoxLayout()
         top.addWidget(self.question, 1)
         top.addWidget(self.ask_button)
         top.addWidget(self.stop_button)
         top.addWidget(self.adapter_box)
-        answer_box = QWidget()
-        al = QVBoxLayout(answer_box)
-        al.setContentsMargins(0, 0, 0, 0)
-        al.addWidget(QLabel("Answer"))
-        al.addWidget(self.answer, 1)
-        al.addLayout(self.chips)
-        al.addWidget(self.summary)
-        al.addWidget(self.notice)
         actions = QHBoxLayout()
         actions.addWidget(self.show_all_button)
         actions.addStretch(1)
         actions.addWidget(self.copy_button)
         actions.addWidget(self.export_button)
-        al.addLayout(actions)
-        evidence_box = QWidget()
-        el = QVBoxLayout(evidence_box)
-        el.setContentsMargins(0, 0, 0, 0)
-        el.addWidget(QLabel("Evidence"))
-        el.addWidget(self.evidence, 1)
-        split = QSplitter()
-        split.addWidget(evidence_box)
-        split.addWidget(answer_box)
-        split.setStretchFactor(1, 2)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
-        lay.addWidget(split, 3)
-        lay.addWidget(self.saw, 1)
+        lay.addWidget(self.answer, 1)
+        lay.addLayout(self.chips)
+        lay.addWidget(self.notice)
+        lay.addLayout(actions)
 
         self.refresh_adapters()
         self._flush_timer = QTimer(self)
@@ -228,6 +226,7 @@ class ChatPanel(QWidget):
             return None
         self.stop()  # a new question cancels the one in flight (or withdraws a waiting one)
         self._reset_view()
+        self._start_turn(Turn(question))
         if self._executor.busy():
             self.notice.setText(
                 "Waiting for the model to finish what it is doing; Stop withdraws the question."
@@ -363,29 +362,23 @@ class ChatPanel(QWidget):
                 self.first_token_at = time.monotonic()
                 self.notice.setText("")
                 self.answer_started.emit()
-            self._streamed += text
-            self.answer.setPlainText(self._streamed)
+            if self.turns:
+                self.turns[-1].streamed += text
+                self._dirty = True
+        if self._dirty and time.monotonic() - self._last_render >= RENDER_MS / 1000:
+            self._render_current()
 
     def _on_event(self, event: tuple[str, object]) -> None:
         kind, payload = event
         if kind == "status":
             self.notice.setText(str(payload))
         elif kind == "evidence" and isinstance(payload, Evidence):
+            if self.turns and self.turns[-1].answer is None:
+                self.turns[-1].cards = cards_from_evidence(payload)
+                self._render_current("Reading the passages…")
             self.evidence_at = time.monotonic()
-            self._show_evidence(payload)
             self.notice.setText("Reading the passages…")
             self.evidence_shown.emit(payload)
-
-    def _show_evidence(self, ev: Evidence) -> None:
-        self.evidence.clear()
-        self._evidence_hits = list(ev.hits)
-        numbered = {s.hit.chunk_id: s.number for s in ev.plan.included} if ev.plan else {}
-        for h in ev.hits:
-            n = numbered.get(h.chunk_id)
-            tag = f"[{n}] " if n else "(left out) "
-            item = QListWidgetItem(f"{tag}{h.name}, {h.location}\n{h.snippet(220)}")
-            item.setToolTip(h.path)
-            self.evidence.addItem(item)
 
     def _on_answer(self, op: Operation, answer: Answer) -> None:
         if op is not self._op:
@@ -395,8 +388,9 @@ class ChatPanel(QWidget):
         self._op = None
         self.stop_button.setEnabled(False)
         self.show_answer(answer)
-        self._shown_results = [answer.to_json()]
-        self._shown_title = answer.question
+        self._shown_results.append(answer.to_json())
+        self._shown_title = self._shown_title or answer.question
+        self._can_export()
         name = self._collection()
         if name and answer.session_id is not None:
             self._resume[name] = answer.session_id
@@ -410,6 +404,9 @@ class ChatPanel(QWidget):
         self._op = None
         self.stop_button.setEnabled(False)
         self.notice.setText(message)
+        if self.turns and self.turns[-1].answer is None:
+            self.turns[-1].error = message
+            self._render_current()
         if isinstance(op.error, ReembedNeeded):
             self.reembed_needed.emit(op.error)
 
@@ -428,22 +425,29 @@ class ChatPanel(QWidget):
     # -- the finished answer ---------------------------------------------------------------
 
     def _reset_view(self) -> None:
+        """Clear what belongs to the last answer only; the transcript stays."""
         with self._buffer_lock:
             self._buffer.clear()
-        self._streamed = ""
-        self.answer.clear()
-        self.evidence.clear()
-        self.saw.clear()
-        self.summary.setText("")
         self.show_all_button.setVisible(False)
         self._clear_chips()
 
+    def _clear_transcript(self) -> None:
+        self._reset_view()
+        self.turns = []
+        self._turn_start = 0
+        self.answer.setHtml(EMPTY_CHAT)
+        self._shown_results, self._shown_title = [], ""
+        self._can_export()
+
+    def _can_export(self) -> None:
+        self.copy_button.setEnabled(bool(self._shown_results))
+        self.export_button.setEnabled(bool(self._shown_results))
+
     def _clear_chips(self) -> None:
-        while self.chips.count() > 1:
-            item = self.chips.takeAt(0)
-            w = item.widget() if item else None
-            if w is not None:
-                w.deleteLater()
+        for chip in self.chip_buttons():
+            self.chips.removeWidget(chip)
+            chip.deleteLater()
+        self.chips_label.setVisible(False)
 
     def chip_buttons(self) -> list[QToolButton]:
         out = []
@@ -455,12 +459,114 @@ class ChatPanel(QWidget):
         return out
 
     def show_answer(self, answer: Answer) -> None:
-        """Show a finished answer: marks per sentence, source chips, summary, notices."""
+        """Show a finished answer in its turn: marks per sentence, source cards with their
+        checks, chips, summary, notices. An answer that was not asked here gets a turn."""
         self.last_answer = answer
+        turn = self.turns[-1] if self.turns else None
+        if turn is None or turn.answer is not None or turn.stored is not None:
+            turn = self._start_turn(Turn(answer.question))
+        turn.answer = answer
+        if answer.included or answer.citations or not turn.cards:
+            turn.cards = cards_from_answer(answer)
+        mark_statuses(turn.cards, answer)
+        self._render_current()
         self._render(answer)
 
+    # -- the transcript ----------------------------------------------------------------------
+
+    def _start_turn(self, turn: Turn) -> Turn:
+        """Add a turn at the end; the turns before it are never drawn again while it streams."""
+        self._make_room()
+        self.turns.append(turn)
+        self._dirty = False
+        self.renders = 0
+        self._render_current("Looking for passages…")
+        return turn
+
+    def _make_room(self) -> None:
+        """Where the next turn goes: the end of the transcript, under a rule."""
+        if not self.turns:
+            self.answer.clear()  # the first question replaces the guidance
+        else:  # a rule under the turn before, then an empty block this turn starts in
+            cursor = QTextCursor(self.answer.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            rule = QTextBlockFormat()
+            rule.setProperty(
+                QTextFormat.Property.BlockTrailingHorizontalRulerWidth,
+                QTextLength(QTextLength.Type.PercentageLength, 100),
+            )
+            cursor.insertBlock(rule)
+            cursor.insertBlock(QTextBlockFormat())
+        self._turn_start = self.answer.document().characterCount() - 1
+
+    def _render_current(self, waiting: str = "") -> None:
+        """Draw the last turn again, in place; the rest of the transcript is left as it is."""
+        if not self.turns:
+            return
+        turn = self.turns[-1]
+        turn.html = turn_html(turn, len(self.turns) - 1, waiting)
+        bar = self.answer.verticalScrollBar()
+        follow = bar.value() >= bar.maximum() - 4  # the reader is at the end: stay there
+        doc = self.answer.document()
+        cursor = QTextCursor(doc)
+        cursor.setPosition(min(self._turn_start, doc.characterCount() - 1))
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertHtml(turn.html)  # replaces the selection: the old drawing of this turn
+        self._dirty = False
+        self._last_render = time.monotonic()
+        self.renders += 1
+        if follow:
+            bar.setValue(bar.maximum())
+
+    def _render_all(self) -> None:
+        """Draw every turn (a chat reopened, or a fold opened in an earlier turn)."""
+        bar = self.answer.verticalScrollBar()
+        at = bar.value()
+        turns, self.turns = self.turns, []
+        for turn in turns:
+            self._make_room()
+            self.turns.append(turn)
+            self._render_current()
+        if not turns:
+            self.answer.setHtml(EMPTY_CHAT)
+        bar.setValue(at)
+
+    def _link(self, url: QUrl) -> None:
+        """A click in the transcript: a citation marker, a source card or a fold."""
+        kind = url.scheme()
+        try:
+            index, _, rest = url.path().partition(":")
+            turn = self.turns[int(index)]
+        except (ValueError, IndexError):
+            return  # never a link of ours: ignored, and nothing is ever opened from it
+        if kind == "folio-saw":
+            turn.saw_open = not turn.saw_open
+            if turn is self.turns[-1]:
+                self._render_current()
+            else:
+                self._render_all()
+        elif kind == "folio-cite" and rest.isdigit():
+            card = next((c for c in turn.cards if c.number == int(rest)), None)
+            if card is not None:
+                self._open_card(card)
+        elif kind == "folio-source" and rest.isdigit() and int(rest) < len(turn.cards):
+            self._open_card(turn.cards[int(rest)])
+
+    def cards(self, turn: int = -1) -> list[Card]:
+        """The source cards of a turn (the last one by default)."""
+        return list(self.turns[turn].cards) if self.turns else []
+
+    def open_card(self, turn: int, row: int) -> None:
+        """Open a turn's source card in the viewer, as a click on it does."""
+        self._link(QUrl(f"folio-source:{turn % max(1, len(self.turns))}:{row}"))
+
+    def _open_card(self, card: Card) -> None:
+        self.open_source.emit(
+            (card.collection, card.path, card.page, card.start, card.end, card.text)
+        )
+
     def _render(self, answer: Answer) -> None:
-        self.answer.setHtml(_answer_html(answer))
+        """The chips and lines under the transcript, for the last answer."""
         self._clear_chips()
         # A chip stands for every sentence that cites its source and shows the worst of them:
         # one wrong sentence is enough to doubt what is said about that source.
@@ -487,18 +593,10 @@ class ChatPanel(QWidget):
             chip.setAccessibleDescription(chip.toolTip())
             chip.clicked.connect(lambda _=False, c=c: self._open_citation(c))
             self.chips.insertWidget(self.chips.count() - 1, chip)
-        self.summary.setText(answer.summary)
+        self.chips_label.setVisible(bool(by_number))
         self._last_question = answer.question
         self.show_all_button.setVisible(answer.mode == "answer")
         self.notice.setText(" ".join(answer.notices))
-        self.saw.clear()
-        for s in sorted(answer.included, key=lambda s: s.number):
-            note = "trimmed to fit" if s.trimmed else f"{s.tokens} tokens"
-            if s.hit.unavailable:
-                note += ", file not reachable now"
-            QTreeWidgetItem(self.saw, [f"[{s.number}] {s.hit.name}, {s.hit.location}", note])
-        for cut in answer.cut:
-            QTreeWidgetItem(self.saw, [f"(cut) {cut.hit.name}, {cut.hit.location}", cut.reason])
 
     # -- history and export ------------------------------------------------------------
 
@@ -580,7 +678,7 @@ class ChatPanel(QWidget):
         if name:
             self._resume.pop(name, None)
             self._sessions.pop(name, None)
-        self._reset_view()
+        self._clear_transcript()
         self.history.clearSelection()
         self.notice.setText("New chat.")
 
@@ -605,9 +703,13 @@ class ChatPanel(QWidget):
             if name:
                 self._resume[name] = session_id
                 self._sessions.pop(name, None)  # the next question continues this chat
-            self._reset_view()
-            self._shown_results, self._shown_title = results, title
-            self.answer.setMarkdown(chat_markdown(title, results))
+            self._clear_transcript()
+            self._shown_results, self._shown_title = list(results), title
+            self._can_export()
+            self.turns = [
+                Turn(str(r.get("question", "")), cards_from_stored(r), stored=r) for r in results
+            ]
+            self._render_all()
             self.notice.setText(f"Chat reopened: {len(results)} question(s). Ask to continue it.")
             self.chat_opened.emit(session_id)
 
@@ -652,27 +754,9 @@ class ChatPanel(QWidget):
             passage = next((s.text for s in answer.included if s.number == c.number), "")
         self.open_source.emit((c.collection, c.path, c.page, c.start, c.end, passage))
 
-    def _open_evidence(self, item: QListWidgetItem) -> None:
-        row = self.evidence.row(item)
-        if 0 <= row < len(self._evidence_hits):
-            h = self._evidence_hits[row]
-            self.open_source.emit((h.collection, h.path, h.page, h.start, h.end, h.text))
-
     def shutdown(self) -> None:
         self.stop()
         self._flush_timer.stop()
-
-
-def status_colour(status: str, background: QColor) -> QColor | None:
-    """The colour of a status mark on ``background``: lightened on a dark palette; None in
-    high-contrast mode, where the system's own text colour is used (the marks ✓ ≈ ✗ ? say
-    the status without colour)."""
-    style_hints = QGuiApplication.styleHints()
-    hints = style_hints.accessibility()
-    if hints.contrastPreference() == Qt.ContrastPreference.HighContrast:
-        return None
-    colour = QColor(STATUS_COLOUR[status])
-    return colour.lighter(190) if background.lightness() < 128 else colour
 
 
 def _colour_chip(chip: QToolButton, status: str) -> None:
@@ -686,32 +770,6 @@ def _colour_chip(chip: QToolButton, status: str) -> None:
     if colour is not None:
         palette.setColor(QPalette.ColorRole.ButtonText, colour)
         chip.setPalette(palette)
-
-
-def _answer_html(answer: Answer) -> str:
-    """The answer with each sentence's own mark after it (the reason shows on hover)."""
-    base = QGuiApplication.palette().color(QPalette.ColorRole.Base)
-    text = answer.text
-    out: list[str] = []
-    pos = 0
-    for sent in sorted(answer.sentences, key=lambda s: s.start):
-        if sent.start < pos or sent.end > len(text):
-            continue
-        out.append(_escape(text[pos : sent.end]))
-        tip = STATUS_WORDS[sent.status] + (f": {sent.reason}" if sent.reason else ".")
-        colour = status_colour(sent.status, base)
-        style = f"color:{colour.name()}; " if colour is not None else ""
-        out.append(
-            f'<span style="{style}font-weight:bold" '
-            f'title="{html.escape(tip, quote=True)}">&nbsp;{STATUS_MARK[sent.status]}</span>'
-        )
-        pos = sent.end
-    out.append(_escape(text[pos:]))
-    return "".join(out)
-
-
-def _escape(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
 
 
 def adapters_dir(home: Path) -> Path:
