@@ -149,6 +149,11 @@ class ChatPanel(QWidget):
         self.answer = TranscriptView()
         self.answer.setHtml(EMPTY_CHAT)  # until the first question
         self.answer.anchorClicked.connect(self._link)
+        # The view follows the answer as it grows, unless the reader scrolls up to read.
+        self._following = True
+        bar = self.answer.verticalScrollBar()
+        bar.rangeChanged.connect(self._keep_following)
+        bar.actionTriggered.connect(lambda _a: QTimer.singleShot(0, self._reader_scrolled))
         self.chips = QHBoxLayout()
         self.chips_label = QLabel("Sources of the last answer:")
         self.chips_label.setVisible(False)
@@ -480,7 +485,7 @@ class ChatPanel(QWidget):
         self.turns.append(turn)
         self._dirty = False
         self.renders = 0
-        self._render_current("Looking for passages…")
+        self._render_current("Looking for passages…", to_end=True)  # the new question in view
         return turn
 
     def _make_room(self) -> None:
@@ -499,14 +504,14 @@ class ChatPanel(QWidget):
             cursor.insertBlock(QTextBlockFormat())
         self._turn_start = self.answer.document().characterCount() - 1
 
-    def _render_current(self, waiting: str = "") -> None:
+    def _render_current(self, waiting: str = "", to_end: bool = False) -> None:
         """Draw the last turn again, in place; the rest of the transcript is left as it is."""
         if not self.turns:
             return
         turn = self.turns[-1]
         turn.html = turn_html(turn, len(self.turns) - 1, waiting)
-        bar = self.answer.verticalScrollBar()
-        follow = bar.value() >= bar.maximum() - 4  # the reader is at the end: stay there
+        if to_end:
+            self._following = True
         doc = self.answer.document()
         cursor = QTextCursor(doc)
         cursor.setPosition(min(self._turn_start, doc.characterCount() - 1))
@@ -515,13 +520,24 @@ class ChatPanel(QWidget):
         self._dirty = False
         self._last_render = time.monotonic()
         self.renders += 1
-        if follow:
+        if self._following:
+            bar = self.answer.verticalScrollBar()
             bar.setValue(bar.maximum())
 
-    def _render_all(self) -> None:
-        """Draw every turn (a chat reopened, or a fold opened in an earlier turn)."""
+    def _keep_following(self, _low: int, high: int) -> None:
+        if self._following:
+            self.answer.verticalScrollBar().setValue(high)
+
+    def _reader_scrolled(self) -> None:
+        bar = self.answer.verticalScrollBar()
+        self._following = bar.value() >= bar.maximum() - 4
+
+    def _render_all(self, keep_place: bool = False) -> None:
+        """Draw every turn: a chat reopened (shown from its end), or a fold opened in an
+        earlier turn (the view stays where the reader is)."""
         bar = self.answer.verticalScrollBar()
         at = bar.value()
+        self._following = not keep_place
         turns, self.turns = self.turns, []
         for turn in turns:
             self._make_room()
@@ -529,7 +545,8 @@ class ChatPanel(QWidget):
             self._render_current()
         if not turns:
             self.answer.setHtml(EMPTY_CHAT)
-        bar.setValue(at)
+        if keep_place:
+            bar.setValue(at)
 
     def _link(self, url: QUrl) -> None:
         """A click in the transcript: a citation marker, a source card or a fold."""
@@ -544,7 +561,7 @@ class ChatPanel(QWidget):
             if turn is self.turns[-1]:
                 self._render_current()
             else:
-                self._render_all()
+                self._render_all(keep_place=True)
         elif kind == "folio-cite" and rest.isdigit():
             card = next((c for c in turn.cards if c.number == int(rest)), None)
             if card is not None:

@@ -30,6 +30,7 @@ def shot(widget: QWidget, n: int, name: str) -> None:
 
 def click_text(qtbot, chat, text: str, after: int = 0) -> None:  # type: ignore[no-untyped-def]
     """Click with the mouse on the first ``text`` after ``after`` in the transcript."""
+    QApplication.processEvents()  # the view has settled where it scrolls to
     view = chat.answer
     at = view.toPlainText().find(text, after)
     assert at >= 0, text
@@ -107,6 +108,12 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
     assert len(chat.turns) == 2
     assert shown.find(SAMPLE_QUESTION) < shown.find("Who do I call about a broken laptop?")
     assert "extension 4040" in shown
+    # The chat is listed once in the sidebar, with its two questions.
+    qtbot.waitUntil(lambda: chat.history.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: chat.history.item(0).text().endswith("(2)"), timeout=10_000)
+    # The view follows the conversation: the end of the last answer is on screen.
+    bar = chat.answer.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=5_000)
     shot(window, 7, "follow-up")
 
     # 6. Export: both questions, each with its answer and sources.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication
 
 from desktop.chat_panel import RENDER_MS
 from desktop.main_window import MainWindow
@@ -42,6 +43,7 @@ def _answer(library: Library, question: str, search: str, name: str, text: str) 
 
 
 def _click(qtbot, view: TranscriptView, text: str, after: int = 0) -> None:  # type: ignore[no-untyped-def]
+    QApplication.processEvents()  # the view has settled where it scrolls to
     at = view.toPlainText().find(text, after)
     assert at >= 0, text
     cursor = QTextCursor(view.document())
@@ -173,8 +175,8 @@ def test_streaming_redraws_only_the_current_turn_throttled(
     earlier: list[bool] = []
     draw = chat._render_current
 
-    def watched(*args: object) -> None:  # the first turn stays as it was at every redraw
-        draw(*args)  # type: ignore[arg-type]
+    def watched(*args: object, **kwargs: object) -> None:  # the first turn stays as it was
+        draw(*args, **kwargs)  # type: ignore[arg-type]
         earlier.append(chat.answer.toPlainText().startswith(before.rstrip()))
 
     chat._render_current = watched  # type: ignore[method-assign]
