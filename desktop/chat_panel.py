@@ -54,6 +54,7 @@ from engine.tune.adapter import resolve_stack as adapter_stack_of
 from .memory import release_free_memory
 from .models import LoadedModel
 from .settings import Settings, save_settings
+from .speeds import record as record_speed
 from .tasks import Executor, Operation
 from .transcript import (
     STATUS_MARK,
@@ -69,6 +70,7 @@ from .transcript import (
 )
 
 FLUSH_MS = 50
+MEASURED_TOKENS = 16  # an answer this long or longer tells the model's writing speed
 RENDER_MS = 100  # while an answer streams, its turn is drawn again at most this often
 EMPTY_CHAT = (
     "<h3>Ask your documents</h3>"
@@ -241,6 +243,7 @@ class ChatPanel(QWidget):
         self.evidence_at = self.first_token_at = None
 
         settings = self.settings
+        home = self.library.home
 
         def work(op: Operation) -> Answer:
             op.progress.emit(("status", "Looking for passages…"))
@@ -266,7 +269,7 @@ class ChatPanel(QWidget):
                     [coll], self._generator, self._store, self._resume.get(name)
                 )
             try:
-                return session.ask(
+                answer = session.ask(
                     question,
                     AskOptions(
                         k=settings.k,
@@ -279,6 +282,9 @@ class ChatPanel(QWidget):
                     on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
                     on_token=self._push,
                 )
+                if answer.stats.answer_tokens >= MEASURED_TOKENS:  # for the model picker
+                    record_speed(home, generator.path, tokens_per_s=answer.stats.tokens_per_s)
+                return answer
             except EmbeddingModelMismatch:
                 with self.library.open(name) as coll:
                     raise explain_mismatch(coll) from None

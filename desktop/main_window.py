@@ -72,6 +72,11 @@ def _rows_of(tree: QTreeWidget) -> dict[str, str]:
     return {it.text(0): it.text(1) for it in items if it is not None}
 
 
+def time_left(seconds: float) -> str:
+    """The time left of a long task: seconds under a minute, then as people say it."""
+    return f"about {seconds:.0f} s" if seconds < 60 else duration(seconds)
+
+
 def _under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -109,7 +114,15 @@ class MainWindow(QMainWindow):
         big.setPointSizeF(big.pointSizeF() * 1.6)
         self.welcome.setFont(big)
         self.welcome.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.welcome.setContentsMargins(40, 40, 40, 40)
+        self.welcome.setContentsMargins(40, 40, 40, 8)
+        # What can be dropped, and the promise that matters to office staff.
+        self.welcome_hint = QLabel(
+            "A folder of PDFs (scanned ones too), Word files, text, Markdown, web pages or "
+            "pictures: Folio reads them all on this computer, and nothing leaves it."
+        )
+        self.welcome_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.welcome_hint.setWordWrap(True)
+        self.welcome_hint.setContentsMargins(40, 0, 40, 16)
         self.sample_button = QPushButton("Or try Folio on a few sample documents")
         self.sample_button.clicked.connect(self.load_sample)
         self.query = QLineEdit()
@@ -152,7 +165,8 @@ class MainWindow(QMainWindow):
         self.settings = load_settings(library.home)
         # Indexing reads scanned pages by OCR unless the user turned it off.
         library.config.ocr = self.settings.ocr
-        self.loaded_model = LoadedModel()  # one loaded model, shared by chat and Compare
+        # One loaded model, shared by chat and Compare; its load times are kept per computer.
+        self.loaded_model = LoadedModel(library.home)
         self.chat = ChatPanel(
             library,
             self.current_collection,
@@ -199,6 +213,7 @@ class MainWindow(QMainWindow):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.addWidget(self.welcome)
+        rl.addWidget(self.welcome_hint)
         rl.addWidget(self.sample_button)
         rl.addWidget(self.tabs, 1)
         bar = QHBoxLayout()
@@ -416,6 +431,7 @@ class MainWindow(QMainWindow):
             self.collections.setCurrentItem(matches[0] if matches else self.collections.item(0))
         self.collections.blockSignals(blocked)
         self.welcome.setVisible(not names)
+        self.welcome_hint.setVisible(not names)
         self.sample_button.setVisible(not names)
         self.refresh_documents()
         self.chat.refresh_history()
@@ -568,6 +584,7 @@ class MainWindow(QMainWindow):
                 self.collections.setCurrentRow(self.collections.count() - 1)
                 self.collections.blockSignals(blocked)
                 self.welcome.hide()
+                self.welcome_hint.hide()
                 self.sample_button.hide()
                 self._add_pending_rows(name)  # at once, not after the list is read back
                 self._pending_select = name
@@ -581,7 +598,7 @@ class MainWindow(QMainWindow):
         if p.files_total:
             self.progress.setRange(0, p.files_total)
             self.progress.setValue(p.files_done)
-        eta = f", about {int(p.eta_seconds)} s left" if p.eta_seconds else ""
+        eta = f", {time_left(p.eta_seconds)} left" if p.eta_seconds else ""
         # A scan is read page by page: say which file and page, it takes a while.
         detail = f" — {Path(p.current).name}, {p.detail}" if p.detail and p.current else ""
         self.status_label.setText(

@@ -11,12 +11,15 @@ so its memory is really freed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine.errors import ModelError
 from engine.generate import GenSettings, default_model_path, load_generator
 from engine.generate.base import Generator
+
+from . import speeds
 
 log = logging.getLogger("folio.desktop")
 
@@ -27,6 +30,14 @@ RESERVE = 512 * 1024 * 1024  # left to the rest of the computer
 
 def _key(path: Path, settings: GenSettings) -> tuple[str, int, int, int]:
     return (str(path), settings.n_ctx, settings.threads or 0, settings.gpu_layers)
+
+
+def loading_message(home: Path | None, file: Path) -> str:
+    """What the window says while a model loads: how long it took here the last times."""
+    took = speeds.measured(home, file).load_s if home is not None else None
+    if took is None or took < 1.5:
+        return "Loading the model…"
+    return f"Loading the model (about {took:.0f} s on this computer the last time)…"
 
 
 def available_memory() -> int:
@@ -42,7 +53,8 @@ def _gib(n: float) -> str:
 class LoadedModel:
     """The one loaded model of the window (use on the model executor's thread only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = home  # where this computer's measured load times are kept (None: not kept)
         self.generator: Generator | None = None
         self._key: tuple[str, int, int, int] | None = None
         self.loads = 0  # how many times a model file was loaded (for tests and the log)
@@ -73,8 +85,11 @@ class LoadedModel:
             )
             self.unload()
         else:
-            tell("Loading the model…")
+            tell(loading_message(self.home, file))
+        started = time.monotonic()
         self.generator = load_generator(file, settings, adapters)
+        if self.home is not None:
+            speeds.record(self.home, file, load_s=time.monotonic() - started)
         self._key = key
         self.loads += 1
         log.info("model loaded: %s (load %d)", file.name, self.loads)

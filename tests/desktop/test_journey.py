@@ -54,6 +54,7 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
     # 1. First start: nothing indexed; the window says what to do.
     assert window.welcome.isVisible() and window.sample_button.isVisible()
     assert "Drop a folder" in window.welcome.text()
+    assert "nothing leaves it" in window.welcome_hint.text() and window.welcome_hint.isVisible()
     guide = chat.answer.toPlainText()
     assert "Folio can answer from the documents" in guide and "Folio cannot" in guide
     assert not chat.export_button.isEnabled()  # nothing to export yet
@@ -68,7 +69,7 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
     qtbot.waitUntil(lambda: window.current_collection() == SAMPLE_COLLECTION, timeout=60_000)
     qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=120_000)
     qtbot.waitUntil(lambda: window.documents.topLevelItemCount() == 5, timeout=30_000)
-    assert not window.welcome.isVisible()
+    assert not window.welcome.isVisible() and not window.welcome_hint.isVisible()
     assert chat.question.text() == SAMPLE_QUESTION  # a first question, ready to ask
     shot(window, 3, "indexed")
 
