@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QGuiApplication,
     QPalette,
@@ -529,6 +529,13 @@ class ChatPanel(QWidget):
         if self._following:
             bar = self.answer.verticalScrollBar()
             bar.setValue(bar.maximum())
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (dark mode turned on, say): the transcript's colours follow it."""
+        kinds = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if event.type() in kinds and self.turns:
+            self._render_all(keep_place=True)
+        super().changeEvent(event)
 
     def _keep_following(self, _low: int, high: int) -> None:
         if self._following:

@@ -152,6 +152,21 @@ def snippet_of(text: str, width: int = SNIPPET_CHARS) -> str:
     return cut + (" …" if cut.endswith((".", "!", "?")) else "…")
 
 
+def link_colour(palette: QPalette) -> QColor:
+    """The palette's link colour, lightened on a dark background where it would be too dark
+    to read (many dark themes keep Qt's default dark blue)."""
+    link = palette.color(QPalette.ColorRole.Link)
+    base = palette.color(QPalette.ColorRole.Base)
+    if luma(base) < 128 and luma(link) - luma(base) < 100:
+        return QColor.fromHsl(max(0, link.hslHue()), link.hslSaturation(), 200)
+    return link
+
+
+def luma(c: QColor) -> float:
+    """How light a colour looks (0 black to 255 white): pure blue looks dark, yellow light."""
+    return 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue()
+
+
 def _dim(palette: QPalette) -> str:
     """Secondary text: the placeholder colour, readable on the base colour of both light and
     dark palettes."""
@@ -244,7 +259,7 @@ def answer_body_html(
     doc.setMarkdown(safe_markdown(text), features)
     _drop_links_and_pictures(doc)
     palette = QGuiApplication.palette()
-    link = palette.color(QPalette.ColorRole.Link)
+    link = link_colour(palette)
     base = palette.color(QPalette.ColorRole.Base)
     cursor = QTextCursor(doc)
     marker = QRegularExpression(r"\[(\d{1,3})\]")
@@ -327,12 +342,13 @@ def turn_html(turn: Turn, index: int, waiting: str = "") -> str:
     palette = QGuiApplication.palette()
     base = palette.color(QPalette.ColorRole.Base)
     card_bg = palette.color(QPalette.ColorRole.AlternateBase).name()
+    link = link_colour(palette).name()
     rule = palette.color(QPalette.ColorRole.Mid).name()
     dim = _dim(palette)
     question = turn.question or (turn.stored or {}).get("question", "")
     out = [f'<h3 style="margin-top:14px">{html.escape(str(question))}</h3>']
     if turn.cards:
-        out.append(_cards_html(turn, index, card_bg, rule, dim, base))
+        out.append(_cards_html(turn, index, (card_bg, rule, dim, link), base))
     numbers = {c.number: f"{c.name}, {c.location}" for c in turn.cards if c.number}
     if turn.answer is not None:
         a = turn.answer
@@ -356,8 +372,8 @@ def turn_html(turn: Turn, index: int, waiting: str = "") -> str:
     if rows:
         arrow = "▾" if turn.saw_open else "▸"
         out.append(
-            f'<p><a href="folio-saw:{index}">{arrow} What the model saw '
-            f"({len(rows)} passage{'s' if len(rows) != 1 else ''})</a></p>"
+            f'<p><a href="folio-saw:{index}"><span style="color:{link}">{arrow} What the model '
+            f"saw ({len(rows)} passage{'s' if len(rows) != 1 else ''})</span></a></p>"
         )
         if turn.saw_open:
             cells = "".join(
@@ -383,13 +399,15 @@ def saw_rows(turn: Turn) -> list[tuple[str, str]]:
     return rows
 
 
-def _cards_html(turn: Turn, index: int, card_bg: str, rule: str, dim: str, base: QColor) -> str:
+def _cards_html(turn: Turn, index: int, colours: tuple[str, str, str, str], base: QColor) -> str:
+    card_bg, rule, dim, link = colours
     words = query_words(turn.question or str((turn.stored or {}).get("question", "")))
     cells = []
     for i, card in enumerate(turn.cards):
         tag = f"[{card.number}] " if card.number else ""
         parts = [
-            f'<a href="folio-source:{index}:{i}"><b>{html.escape(tag + card.name)}</b></a>',
+            f'<a href="folio-source:{index}:{i}"><b style="color:{link}">'
+            f"{html.escape(tag + card.name)}</b></a>",
             f' <span style="color:{dim}">· {html.escape(card.location)}</span>',
         ]
         if card.snippet:

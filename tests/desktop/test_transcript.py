@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, QUrl
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QColor, QPalette, QTextCursor
 from PySide6.QtWidgets import QApplication
 
 from desktop.chat_panel import RENDER_MS
 from desktop.main_window import MainWindow
-from desktop.transcript import TranscriptView, bold_words, query_words, safe_markdown
+from desktop.transcript import TranscriptView, bold_words, luma, query_words, safe_markdown
 from engine import Answer, Library
 from engine.budget import IncludedSource
 from engine.citations import cite
@@ -105,6 +105,25 @@ def test_turns_stack_and_each_citation_opens_its_own_turns_source(
     for url in ("https://example.com/", "folio-cite:7:1", "folio-cite:0:9", "folio-source:x"):
         chat.answer.anchorClicked.emit(QUrl(url))
     assert len(opened) == 3
+    # A dark palette: the transcript is drawn again in its colours, links readable on it.
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    light = app.palette()
+    try:
+        app.setPalette(QPalette(QColor("#3a3a3a"), QColor("#232323")))
+        QApplication.processEvents()
+        dark_html = chat.answer.toHtml()
+        card_bg = app.palette().color(QPalette.ColorRole.AlternateBase).name()
+        assert f'bgcolor="{card_bg}"' in dark_html and card_bg != "#f7f7f7"
+        base = app.palette().color(QPalette.ColorRole.Base)
+        at = chat.answer.toPlainText().find("[1] leave.md")
+        cursor = QTextCursor(chat.answer.document())
+        for where in (at + 1, chat.answer.toPlainText().find("[1]", q2 + 40) + 1):
+            cursor.setPosition(where)
+            ink = cursor.charFormat().foreground().color()
+            assert luma(ink) - luma(base) >= 100, (where, ink.name())
+    finally:
+        app.setPalette(light)
     # "New chat" empties the transcript and shows the guidance again.
     chat.new_chat()
     assert chat.turns == [] and "Ask your documents" in chat.answer.toPlainText()
