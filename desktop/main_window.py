@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -42,6 +42,7 @@ from engine.sample import SAMPLE_COLLECTION, SAMPLE_QUESTION, copy_sample
 from engine.types import IndexReport
 from engine.watch import FolderWatcher
 
+from . import none_guard
 from .accessibility import make_accessible, name_from_text
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
@@ -84,6 +85,12 @@ def _under(path: Path, root: Path) -> bool:
 class MainWindow(QMainWindow):
     def __init__(self, library: Library) -> None:
         super().__init__()
+        # Keeps a PySide6 bug from aborting a long session (see none_guard.py).
+        none_guard.top_up()
+        self._none_guard = QTimer(self)
+        self._none_guard.setInterval(1000)
+        self._none_guard.timeout.connect(none_guard.top_up)
+        self._none_guard.start()
         self.library = library
         self.index_executor = Executor("folio-index")
         self.read_executor = Executor("folio-read")

@@ -114,7 +114,8 @@ def cards_from_answer(answer: Answer) -> list[Card]:
 
 
 def cards_from_stored(result: dict[str, Any]) -> list[Card]:
-    out = []
+    """The cards of a turn reopened from the history (no snippet: the passage is not kept)."""
+    out: list[Card] = []
     for s in result.get("included") or []:
         try:
             start, end = (int(x) for x in s.get("span") or (0, 0))
@@ -127,7 +128,45 @@ def cards_from_stored(result: dict[str, Any]) -> list[Card]:
             )  # fmt: skip
         except (KeyError, TypeError, ValueError):
             continue  # a damaged history row: show the rest
+    stored_statuses(out, result)
     return out
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    """A checked sentence as the history keeps it (the fields ``answer_body_html`` reads)."""
+
+    start: int
+    end: int
+    status: str
+    reason: str
+
+
+def stored_sentences(result: dict[str, Any]) -> list[StoredSentence]:
+    """The checked sentences of a turn kept in the history; a damaged row is left out."""
+    out = []
+    for s in result.get("sentences") or []:
+        try:
+            start, end = (int(x) for x in s["span"])
+            status = str(s["status"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if status in STATUS_MARK:
+            out.append(StoredSentence(start, end, status, str(s.get("reason") or "")))
+    return out
+
+
+def stored_statuses(cards: list[Card], result: dict[str, Any]) -> None:
+    """Each card of a reopened turn takes the worst status of the sentences citing it."""
+    by_number: dict[int, list[str]] = {}
+    for c in result.get("citations") or []:
+        try:
+            by_number.setdefault(int(c["number"]), []).append(str(c["status"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    for card in cards:
+        statuses = [s for s in by_number.get(card.number, []) if s in STATUS_MARK]
+        card.status = worst(statuses) if statuses else ""
 
 
 def _number(s: Any) -> int:
@@ -358,7 +397,8 @@ def turn_html(turn: Turn, index: int, waiting: str = "") -> str:
         if a.stop == "cancelled":
             out.append(f'<p style="color:{dim}"><i>Stopped.</i></p>')
     elif turn.stored is not None:
-        out.append(answer_body_html(str(turn.stored.get("answer", "")), index, numbers))
+        text = str(turn.stored.get("answer", ""))
+        out.append(answer_body_html(text, index, numbers, stored_sentences(turn.stored)))
         summary = str(turn.stored.get("summary") or "")
         if summary:
             out.append(f"<p><i>{html.escape(summary)}</i></p>")
