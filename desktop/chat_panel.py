@@ -358,6 +358,9 @@ class ChatPanel(QWidget):
             self._flush_timer.stop()
             self.stop_button.setEnabled(False)
             self.notice.setText("The question was withdrawn before Folio started on it.")
+            if self.turns and self.turns[-1].answer is None:
+                self.turns[-1].error = "Withdrawn before Folio started on it."
+                self._render_current()
             self.question_withdrawn.emit()
 
     def _push(self, piece: str) -> None:  # model worker thread
