@@ -518,6 +518,8 @@ class MainWindow(QMainWindow):
             return
         self._pending_select = SAMPLE_COLLECTION
         self.queue_index(SAMPLE_COLLECTION, [dest])
+        for offer in (self.welcome, self.welcome_hint, self.sample_button):
+            offer.hide()  # taken up: the progress below says what happens now
         self.tabs.setCurrentWidget(self.chat)
         if not self.chat.question.text():
             self.chat.question.setText(SAMPLE_QUESTION)

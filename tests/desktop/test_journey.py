@@ -64,6 +64,7 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
     # 2. The sample collection: indexing shows its progress at once.
     window.sample_button.click()
     assert window.progress.isVisible() and window.cancel_button.isVisible()
+    assert not window.sample_button.isVisible() and not window.welcome.isVisible()
     assert window.status_label.text() == f"Indexing {SAMPLE_COLLECTION}…"
     shot(window, 2, "indexing")
     qtbot.waitUntil(lambda: window.current_collection() == SAMPLE_COLLECTION, timeout=60_000)
