@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QGuiApplication,
     QPalette,
@@ -30,9 +30,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -44,7 +41,6 @@ from engine.citations import Citation, worst
 from engine.errors import EmbeddingModelMismatch, FolioError
 from engine.export import answer_markdown, chat_markdown
 from engine.generate.base import Generator
-from engine.history import SessionInfo
 from engine.messages import storage_cause, what_to_do
 from engine.reembed import ReembedNeeded
 from engine.reembed import explain as explain_mismatch
@@ -98,7 +94,7 @@ class ChatPanel(QWidget):
     answer_finished = Signal(object)  # Answer
     # (collection, path, page, start, end, passage text): a citation or evidence item was clicked
     open_source = Signal(object)
-    chat_opened = Signal(int)
+    chat_opened = Signal(int)  # a past chat is shown, and the next question continues it
     question_withdrawn = Signal()  # Stop on a question that was still waiting
     reembed_needed = Signal(object)  # ReembedNeeded: the collection must be re-embedded first
 
@@ -168,19 +164,6 @@ class ChatPanel(QWidget):
         self.show_all_button.setVisible(False)
         self.show_all_button.clicked.connect(self.show_every_document)
         self._last_question = ""
-        # Chats of the current collection (placed in the sidebar by the main window).
-        self.history = QListWidget()
-        self.history.itemActivated.connect(self._open_history_item)
-        self.history.itemClicked.connect(self._open_history_item)
-        self.new_chat_button = QPushButton("New chat")
-        self.new_chat_button.clicked.connect(self.new_chat)
-        self.delete_chat_button = QPushButton("Delete chat")
-        self.delete_chat_button.setToolTip("Delete the chat selected below, with its answers")
-        self.delete_chat_button.setEnabled(False)
-        self.delete_chat_button.clicked.connect(self._ask_delete_chat)
-        self.history.itemSelectionChanged.connect(
-            lambda: self.delete_chat_button.setEnabled(bool(self.history.selectedItems()))
-        )
         self.copy_button = QPushButton("Copy as Markdown")
         self.copy_button.clicked.connect(self.copy_markdown)
         self.copy_button.setEnabled(False)  # nothing to copy before the first answer
@@ -408,7 +391,6 @@ class ChatPanel(QWidget):
         name = self._collection()
         if name and answer.session_id is not None:
             self._resume[name] = answer.session_id
-        self.refresh_history()
         self.answer_finished.emit(answer)
 
     def _on_failed(self, op: Operation, message: str) -> None:
@@ -631,125 +613,41 @@ class ChatPanel(QWidget):
         self.show_all_button.setVisible(answer.mode == "answer")
         self.notice.setText(" ".join(answer.notices))
 
-    # -- history and export ------------------------------------------------------------
-
-    def refresh_history(self) -> None:
-        """List the current collection's chats (read off the GUI thread). Chats are found by
-        the collection's stable id, so they follow a rename and never pass to a new
-        collection that takes an old name."""
-        name = self._collection()
-        library = self.library
-
-        def work(_op: Operation) -> tuple[str | None, list[SessionInfo]]:
-            if not name:
-                return name, []
-            cid = library.id_of(name)
-            store = library.chat_store()
-            try:
-                return name, store.sessions(collection_id=cid) if cid else []
-            finally:
-                store.close()
-
-        op = Operation(work)
-        op.succeeded.connect(self._show_history)
-        self._reader.submit(op)
-
-    def _show_history(self, result: tuple[str | None, list[SessionInfo]]) -> None:
-        name, sessions = result
-        if name != self._collection():
-            return
-        self.history.clear()
-        for info in sessions:
-            item = QListWidgetItem(f"{info.title} ({info.turns})")
-            item.setData(Qt.ItemDataRole.UserRole, info.id)
-            self.history.addItem(item)
-
-    def _ask_delete_chat(self) -> None:
-        items = self.history.selectedItems()
-        if not items:
-            return
-        session_id = int(items[0].data(Qt.ItemDataRole.UserRole))
-        title = items[0].text()
-        answer = QMessageBox.question(
-            self,
-            "Delete chat",
-            f"Delete the chat '{title}'? Its questions and answers are deleted; your documents "
-            "stay as they are.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete_chat(session_id)
-
-    def delete_chat(self, session_id: int) -> Operation:
-        """Delete one chat from the history; if it was being continued, the next question
-        starts a new one."""
-        name = self._collection()
-        library = self.library
-
-        def work(_op: Operation) -> None:
-            store = library.chat_store()
-            try:
-                store.delete_session(session_id)
-            finally:
-                store.close()
-
-        def done(_r: object) -> None:
-            if name and self._resume.get(name) == session_id:
-                self._resume.pop(name, None)
-            for key, session in list(self._sessions.items()):
-                if session.session_id == session_id:
-                    self._sessions.pop(key, None)
-            self.notice.setText("Chat deleted.")
-            self.refresh_history()
-
-        op = Operation(work)
-        op.succeeded.connect(done)
-        op.failed.connect(self.notice.setText)
-        return self._reader.submit(op)
+    # -- chats (read and deleted by the sidebar) and export ----------------------------------
 
     def new_chat(self) -> None:
+        """The next question starts a new chat."""
         name = self._collection()
         if name:
             self._resume.pop(name, None)
             self._sessions.pop(name, None)
         self._clear_transcript()
-        self.history.clearSelection()
         self.notice.setText("New chat.")
 
-    def _open_history_item(self, item: QListWidgetItem) -> None:
-        self.open_chat(int(item.data(Qt.ItemDataRole.UserRole)))
-
-    def open_chat(self, session_id: int) -> None:
-        """Show a past chat and continue it with the next question."""
+    def show_chat(self, session_id: int, title: str, results: list[dict[str, object]]) -> None:
+        """Show a past chat (read by the sidebar) and continue it with the next question."""
         name = self._collection()
-        home = self.library.home
+        if name:
+            self._resume[name] = session_id
+            self._sessions.pop(name, None)  # the next question continues this chat
+        self._clear_transcript()
+        self._shown_results, self._shown_title = list(results), title
+        self._can_export()
+        self.turns = [
+            Turn(str(r.get("question", "")), cards_from_stored(r), stored=r) for r in results
+        ]
+        self._render_all()
+        self.notice.setText(f"Chat reopened: {len(results)} question(s). Ask to continue it.")
+        self.chat_opened.emit(session_id)
 
-        def work(_op: Operation) -> tuple[str, list[dict[str, object]]]:
-            store = ChatStore(home)
-            try:
-                info = store.session(session_id)
-                return info.title, [t.result for t in store.turns(session_id)]
-            finally:
-                store.close()
-
-        def show(result: tuple[str, list[dict[str, object]]]) -> None:
-            title, results = result
-            if name:
-                self._resume[name] = session_id
-                self._sessions.pop(name, None)  # the next question continues this chat
-            self._clear_transcript()
-            self._shown_results, self._shown_title = list(results), title
-            self._can_export()
-            self.turns = [
-                Turn(str(r.get("question", "")), cards_from_stored(r), stored=r) for r in results
-            ]
-            self._render_all()
-            self.notice.setText(f"Chat reopened: {len(results)} question(s). Ask to continue it.")
-            self.chat_opened.emit(session_id)
-
-        op = Operation(work)
-        op.succeeded.connect(show)
-        op.failed.connect(self.notice.setText)
-        self._reader.submit(op)
+    def chat_deleted(self, session_id: int) -> None:
+        """A chat was deleted: if it was being continued, the next question starts anew."""
+        name = self._collection()
+        if name and self._resume.get(name) == session_id:
+            self._resume.pop(name, None)
+        for key, session in list(self._sessions.items()):
+            if session.session_id == session_id:
+                self._sessions.pop(key, None)
 
     def markdown(self) -> str:
         if len(self._shown_results) == 1:

@@ -45,6 +45,7 @@ from engine.watch import FolderWatcher
 from . import none_guard
 from .accessibility import make_accessible, name_from_text
 from .chat_panel import ChatPanel
+from .chats_sidebar import ChatsSidebar
 from .compare_panel import ComparePanel
 from .memory import release_free_memory
 from .models import LoadedModel
@@ -185,6 +186,13 @@ class MainWindow(QMainWindow):
         self.viewer = SourceViewer(library, self.read_executor, parent=self)
         self.chat.open_source.connect(lambda args: self.viewer.show_passage(*args))
         self.chat.reembed_needed.connect(self.offer_reembed)
+        # The chats of the collection, in the sidebar; the chat pane shows the one opened.
+        self.chats = ChatsSidebar(library, self.current_collection, self.read_executor)
+        self.chats.chat_read.connect(self.chat.show_chat)
+        self.chats.chat_deleted.connect(self.chat.chat_deleted)
+        self.chats.new_chat_requested.connect(self.chat.new_chat)
+        self.chats.message.connect(self.chat.notice.setText)
+        self.chat.answer_finished.connect(lambda _a: self.chats.refresh())
         docs_tab = QWidget()
         dl = QVBoxLayout(docs_tab)
         dl.addWidget(self.documents, 2)
@@ -243,12 +251,7 @@ class MainWindow(QMainWindow):
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(QLabel("Collections"))
         sl.addWidget(self.collections, 2)
-        chats_head = QHBoxLayout()
-        chats_head.addWidget(QLabel("Chats"), 1)
-        chats_head.addWidget(self.chat.new_chat_button)
-        chats_head.addWidget(self.chat.delete_chat_button)
-        sl.addLayout(chats_head)
-        sl.addWidget(self.chat.history, 1)
+        sl.addWidget(self.chats, 1)
         split = QSplitter()
         split.addWidget(sidebar)
         split.addWidget(right)
@@ -441,12 +444,12 @@ class MainWindow(QMainWindow):
         self.welcome_hint.setVisible(not names)
         self.sample_button.setVisible(not names)
         self.refresh_documents()
-        self.chat.refresh_history()
+        self.chats.refresh()
         self.refresh_watch()
 
     def _collection_changed(self) -> None:
         self.refresh_documents()
-        self.chat.refresh_history()
+        self.chats.refresh()
 
     def current_collection(self) -> str | None:
         item = self.collections.currentItem()

@@ -142,7 +142,7 @@ def test_shortcuts_do_what_the_readme_says(qtbot, library: Library) -> None:  # 
         qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_F6)
         seen.append(QApplication.focusWidget())
     panes = window.keys.panes()
-    assert window.collections in panes and chat.history in panes and chat.question in panes
+    assert window.collections in panes and window.chats.history in panes and chat.question in panes
     assert seen[-1] is seen[0] and len(set(map(id, seen[:-1]))) == len(panes)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is seen[-2]

@@ -111,8 +111,9 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
     assert shown.find(SAMPLE_QUESTION) < shown.find("Who do I call about a broken laptop?")
     assert "extension 4040" in shown
     # The chat is listed once in the sidebar, with its two questions.
-    qtbot.waitUntil(lambda: chat.history.count() == 1, timeout=10_000)
-    qtbot.waitUntil(lambda: chat.history.item(0).text().endswith("(2)"), timeout=10_000)
+    chats = window.chats.history
+    qtbot.waitUntil(lambda: chats.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: chats.item(0).text().endswith("(2)"), timeout=10_000)
     # The view follows the conversation: the end of the last answer is on screen.
     bar = chat.answer.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=5_000)
