@@ -17,7 +17,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
 from PySide6.QtGui import (
-    QGuiApplication,
     QPalette,
     QTextBlockFormat,
     QTextCursor,
@@ -26,7 +25,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -39,7 +37,6 @@ from PySide6.QtWidgets import (
 from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation, worst
 from engine.errors import EmbeddingModelMismatch, FolioError
-from engine.export import answer_markdown, chat_markdown
 from engine.generate.base import Generator
 from engine.messages import storage_cause, what_to_do
 from engine.reembed import ReembedNeeded
@@ -47,6 +44,7 @@ from engine.reembed import explain as explain_mismatch
 from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 
+from .chat_export import ChatExport
 from .memory import release_free_memory
 from .models import LoadedModel
 from .settings import Settings, save_settings
@@ -164,12 +162,8 @@ class ChatPanel(QWidget):
         self.show_all_button.setVisible(False)
         self.show_all_button.clicked.connect(self.show_every_document)
         self._last_question = ""
-        self.copy_button = QPushButton("Copy as Markdown")
-        self.copy_button.clicked.connect(self.copy_markdown)
-        self.copy_button.setEnabled(False)  # nothing to copy before the first answer
-        self.export_button = QPushButton("Export…")
-        self.export_button.clicked.connect(self._choose_export)
-        self.export_button.setEnabled(False)
+        self.export = ChatExport()  # Copy as Markdown, Export…
+        self.export.message.connect(self.notice.setText)
         self._resume: dict[str, int] = {}  # collection -> chat to continue
         self._shown_results: list[dict[str, object]] = []
         self._shown_title = ""
@@ -182,8 +176,7 @@ class ChatPanel(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.show_all_button)
         actions.addStretch(1)
-        actions.addWidget(self.copy_button)
-        actions.addWidget(self.export_button)
+        actions.addWidget(self.export)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
@@ -387,7 +380,7 @@ class ChatPanel(QWidget):
         self.show_answer(answer)
         self._shown_results.append(answer.to_json())
         self._shown_title = self._shown_title or answer.question
-        self._can_export()
+        self.export.set_chat(self._shown_title, self._shown_results)
         name = self._collection()
         if name and answer.session_id is not None:
             self._resume[name] = answer.session_id
@@ -433,11 +426,7 @@ class ChatPanel(QWidget):
         self._turn_start = 0
         self.answer.setHtml(EMPTY_CHAT)
         self._shown_results, self._shown_title = [], ""
-        self._can_export()
-
-    def _can_export(self) -> None:
-        self.copy_button.setEnabled(bool(self._shown_results))
-        self.export_button.setEnabled(bool(self._shown_results))
+        self.export.set_chat(self._shown_title, self._shown_results)
 
     def _clear_chips(self) -> None:
         for chip in self.chip_buttons():
@@ -632,7 +621,7 @@ class ChatPanel(QWidget):
             self._sessions.pop(name, None)  # the next question continues this chat
         self._clear_transcript()
         self._shown_results, self._shown_title = list(results), title
-        self._can_export()
+        self.export.set_chat(self._shown_title, self._shown_results)
         self.turns = [
             Turn(str(r.get("question", "")), cards_from_stored(r), stored=r) for r in results
         ]
@@ -648,35 +637,6 @@ class ChatPanel(QWidget):
         for key, session in list(self._sessions.items()):
             if session.session_id == session_id:
                 self._sessions.pop(key, None)
-
-    def markdown(self) -> str:
-        if len(self._shown_results) == 1:
-            return answer_markdown(self._shown_results[0])
-        return chat_markdown(self._shown_title or "Folio chat", self._shown_results)
-
-    def copy_markdown(self) -> None:
-        if self._shown_results:
-            QGuiApplication.clipboard().setText(self.markdown())
-            self.notice.setText("Copied as Markdown.")
-
-    def _choose_export(self) -> None:
-        if not self._shown_results:
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export as Markdown", str(Path.home() / "folio-answer.md"), "Markdown (*.md)"
-        )
-        if path:
-            self.export_markdown(Path(path))
-
-    def export_markdown(self, path: Path) -> bool:
-        try:
-            path.write_text(self.markdown(), encoding="utf-8")
-        except OSError as exc:
-            cause = storage_cause(exc)
-            self.notice.setText(f"{path.name} could not be saved because {cause}.")
-            return False
-        self.notice.setText(f"Saved {path.name}.")
-        return True
 
     def _open_citation(self, c: Citation) -> None:
         answer = self.last_answer

@@ -51,7 +51,7 @@ def test_history_survives_restart_and_exports(qtbot, library: Library, tmp_path:
     assert checked and marks == [STATUS_MARK[s.status] for s in checked]
 
     out = tmp_path / "answer.md"
-    assert second.chat.export_markdown(out)
+    assert second.chat.export.save(out)
     md = out.read_text("utf-8")
     assert "## When does the canteen open?" in md and answer_text.splitlines()[0] in md
 

@@ -57,7 +57,7 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
     assert "nothing leaves it" in window.welcome_hint.text() and window.welcome_hint.isVisible()
     guide = chat.answer.toPlainText()
     assert "Folio can answer from the documents" in guide and "Folio cannot" in guide
-    assert not chat.export_button.isEnabled()  # nothing to export yet
+    assert not chat.export.export_button.isEnabled()  # nothing to export yet
     assert window.current_collection() is None
     shot(window, 1, "first-start")
 
@@ -121,7 +121,7 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
 
     # 6. Export: both questions, each with its answer and sources.
     out = tmp_path / "chat.md"
-    assert chat.export_markdown(out)
+    assert chat.export.save(out)
     md = out.read_text("utf-8")
     assert re.search(r"^## What are the core hours\?$", md, re.MULTILINE)
     assert re.search(r"^## Who do I call about a broken laptop\?$", md, re.MULTILINE)

@@ -97,10 +97,11 @@ def test_turns_stack_and_each_citation_opens_its_own_turns_source(
     assert "25 days of annual leave" in str(opened[0][5])  # the passage, for the highlight
     # The viewer opens at the cited passage, selected.
     viewer = window.viewer
-    with qtbot.waitSignal(viewer.shown, timeout=30_000):
-        _click(qtbot, chat.answer, "[1] leave.md")  # the first turn's source card
-    assert Path(viewer.current_path).name == "leave.md"
-    assert "25 days of annual leave" in viewer.selected_text()
+    # (the viewer is still opening the parking passage: wait until it shows that one first)
+    qtbot.waitUntil(lambda: "Parking permits" in viewer.selected_text(), timeout=30_000)
+    _click(qtbot, chat.answer, "[1] leave.md")  # the first turn's source card
+    qtbot.waitUntil(lambda: Path(viewer.current_path).name == "leave.md", timeout=30_000)
+    qtbot.waitUntil(lambda: "25 days of annual leave" in viewer.selected_text(), timeout=30_000)
     # A link that is not Folio's own, or points nowhere, does nothing.
     for url in ("https://example.com/", "folio-cite:7:1", "folio-cite:0:9", "folio-source:x"):
         chat.answer.anchorClicked.emit(QUrl(url))
