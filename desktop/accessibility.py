@@ -174,7 +174,7 @@ class WindowKeys:
             sc.activated.connect(run)
             self.shortcuts[s.action] = sc
         chat = window.chat
-        _tip(chat.new_chat_button, "Start a new chat", "new_chat")
+        _tip(window.chats.new_chat_button, "Start a new chat", "new_chat")
         _tip(chat.question, "Type a question about your documents", "focus_question")
         _tip(chat.ask_button, "Ask the question", "ask")
         _tip(chat.stop_button, "Stop the answer being written", "stop")
@@ -186,7 +186,7 @@ class WindowKeys:
 
     def new_chat(self) -> None:
         self._show_ask()
-        self.window.chat.new_chat()
+        self.window.chats.new_chat()
         self.focus_question()
 
     def focus_question(self) -> None:
@@ -241,10 +241,9 @@ class WindowKeys:
         if focused is not None:
             focused.click()
             return
-        evidence = self.window.chat.evidence
-        item = evidence.currentItem()
-        if item is not None:
-            evidence.itemActivated.emit(item)
+        chat = self.window.chat
+        if chat.cards():  # no citation yet: the first source card of the last question
+            chat.open_card(-1, 0)
 
     # -- panes and tabs -------------------------------------------------------------------
     def panes(self) -> list[QWidget]:
@@ -257,7 +256,7 @@ class WindowKeys:
             w.compare: w.compare.question,
             w.tune: w.tune.kind,
         }.get(tab, w.documents)
-        panes = [w.collections, w.chat.history, w.tabs.tabBar(), first]
+        panes = [w.collections, w.chats.history, w.tabs.tabBar(), first]
         if tab is w.chat:
             panes.append(w.chat.answer)
         return [p for p in panes if p.isVisible() and p.isEnabled()]
@@ -313,10 +312,12 @@ def name_main_window(w: Any) -> None:
     describe(w.tabs.tabBar(), "Sections", "Ask, Documents, Check a statement, Compare, Tune.")
     describe(chat.question, "Question", "Type a question about your documents.")
     describe(chat.adapter_box, "Adapter", "A tuned adapter for the chat model.")
-    describe(chat.evidence, "Evidence", "The passages found for the question.")
-    describe(chat.answer, "Answer", "The answer, with numbered sources.")
-    describe(chat.history, "Chats", "Earlier chats of this collection; Enter opens one.")
-    describe(chat.saw, "What the model saw", "The passages given to the model, and why.")
+    describe(
+        chat.answer,
+        "Conversation",
+        "Your questions and the answers, each with its source cards and numbered citations.",
+    )
+    describe(w.chats.history, "Chats", "Earlier chats of this collection; Enter opens one.")
     describe(verify.statement, "Statement to check", "A sentence to check against your documents.")
     describe(verify.table, "Check results", "Each claim, its result, where and why.")
     describe(compare.question, "Question to compare", "One question, asked two ways.")

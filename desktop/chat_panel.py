@@ -1,34 +1,35 @@
-"""The chat pane: evidence first, then the answer streaming in, then checked citation chips.
+"""The chat pane: a transcript of questions and answers. Each turn shows its sources as cards
+first, then the answer streaming in as Markdown with clickable citation markers, then each
+sentence's check and "What the model saw".
 
-Layout and wiring only. The model lives on its own single-worker executor; tokens reach the
-GUI thread through a buffer flushed every 50 ms, so a fast model cannot flood the event loop.
+Layout and wiring only (the rendering is in ``transcript.py``). The model lives on its own
+single-worker executor; tokens reach the GUI thread through a buffer flushed every 50 ms, and
+only the current turn is rendered again, at most every ``RENDER_MS``, so a fast model cannot
+flood the event loop however long the conversation is.
 """
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QPalette,
+    QTextBlockFormat,
+    QTextCursor,
+    QTextFormat,
+    QTextLength,
+)
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMessageBox,
     QPushButton,
-    QSplitter,
-    QTextBrowser,
     QToolButton,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -36,54 +37,62 @@ from PySide6.QtWidgets import (
 from engine import Answer, AskOptions, ChatSession, ChatStore, Evidence, Library
 from engine.citations import Citation, worst
 from engine.errors import EmbeddingModelMismatch, FolioError
-from engine.export import answer_markdown, chat_markdown
 from engine.generate.base import Generator
-from engine.history import SessionInfo
 from engine.messages import storage_cause, what_to_do
 from engine.reembed import ReembedNeeded
 from engine.reembed import explain as explain_mismatch
 from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
-from engine.types import Hit
 
+from .chat_export import ChatExport
 from .memory import release_free_memory
 from .models import LoadedModel
 from .settings import Settings, save_settings, server_config
+from .speeds import record as record_speed
 from .tasks import Executor, Operation
+from .transcript import (
+    STATUS_MARK,
+    Card,
+    TranscriptView,
+    Turn,
+    cards_from_answer,
+    cards_from_evidence,
+    cards_from_stored,
+    mark_statuses,
+    status_colour,
+    turn_html,
+)
 
-STATUS_MARK = {
-    "supported": "✓",
-    "likely": "≈",
-    "unsupported": "✗",
-    "inferred": "?",
-    "no source": "?",
-}
-STATUS_COLOUR = {
-    "supported": "#1b7f3b",
-    "likely": "#5f6f1b",
-    "unsupported": "#b3261e",
-    "inferred": "#666666",
-    "no source": "#8a5a00",
-}
-STATUS_WORDS = {
-    "supported": "backed by the source",
-    "likely": "matches the source in wording; no figures or names to check",
-    "unsupported": "not backed by the source",
-    "inferred": "no citation; a source backs it",
-    "no source": "no citation, and no source backs it",
-}
 FLUSH_MS = 50
+MEASURED_TOKENS = 16  # an answer this long or longer tells the model's writing speed
+RENDER_MS = 100  # while an answer streams, its turn is drawn again at most this often
+EMPTY_CHAT = (
+    "<h3>Ask your documents</h3>"
+    "<p>Type a question in the box above, in your own words, and press Enter. For example: "
+    "<i>How many days of leave do part-time staff get?</i> or <i>Who do I call about a "
+    "broken laptop?</i></p>"
+    "<p>Folio first shows the passages it found, as cards. The answer follows, with numbers "
+    "such as [1]: click one to see the page it comes from. A ✓ after a sentence means its "
+    "source backs it; a ✗ means it does not, so check that sentence yourself.</p>"
+    "<p><b>Folio can</b> answer from the documents in this collection: rules, dates, "
+    "figures, who to ask, where something is written. Ask a follow-up question to go on "
+    "from an answer.</p>"
+    "<p><b>Folio cannot</b> answer from the internet or from documents you have not added. "
+    "It does not know today's date or anything that happened after your documents were "
+    "written, and it does not read pictures of charts.</p>"
+    "<p>No documents yet? Drop a folder on this window, or try the sample documents.</p>"
+)
 
 
 class ChatPanel(QWidget):
     """Ask a question of the current collection; shows evidence, answer and citations."""
 
-    evidence_shown = Signal(object)  # Evidence
+    evidence_shown = Signal(object)  # Evidence (its source cards are on screen)
     answer_started = Signal()  # first token on screen
     answer_finished = Signal(object)  # Answer
     # (collection, path, page, start, end, passage text): a citation or evidence item was clicked
     open_source = Signal(object)
-    chat_opened = Signal(int)
+    chat_opened = Signal(int)  # a past chat is shown, and the next question continues it
     question_withdrawn = Signal()  # Stop on a question that was still waiting
     reembed_needed = Signal(object)  # ReembedNeeded: the collection must be re-embedded first
 
@@ -110,9 +119,12 @@ class ChatPanel(QWidget):
         self._op: Operation | None = None
         self._buffer: list[str] = []
         self._buffer_lock = threading.Lock()
-        self._streamed = ""
         self.last_answer: Answer | None = None
-        self._evidence_hits: list[Hit] = []
+        self.turns: list[Turn] = []
+        self._turn_start = 0  # where the current turn begins in the transcript
+        self._dirty = False  # streamed text not drawn yet
+        self._last_render = 0.0
+        self.renders = 0  # how often the current turn was drawn (streaming stays throttled)
         self.evidence_at: float | None = None
         self.first_token_at: float | None = None
 
@@ -129,80 +141,49 @@ class ChatPanel(QWidget):
         self.adapter_box = QComboBox()
         self.adapter_box.setToolTip("A tuned adapter for the chat model (from the Tune tab)")
         self.adapter_box.activated.connect(self._adapter_chosen)
-        self.evidence = QListWidget()
-        self.evidence.setWordWrap(True)
-        self.evidence.itemActivated.connect(self._open_evidence)
-        self.answer = QTextBrowser()
-        self.answer.setPlaceholderText("The answer appears here, with its sources.")
+        # The conversation: one turn per question (see transcript.py).
+        self.answer = TranscriptView()
+        self.answer.setHtml(EMPTY_CHAT)  # until the first question
+        self.answer.anchorClicked.connect(self._link)
+        # The view follows the answer as it grows, unless the reader scrolls up to read.
+        self._following = True
+        bar = self.answer.verticalScrollBar()
+        bar.rangeChanged.connect(self._keep_following)
+        bar.actionTriggered.connect(lambda _a: QTimer.singleShot(0, self._reader_scrolled))
         self.chips = QHBoxLayout()
+        self.chips_label = QLabel("Sources of the last answer:")
+        self.chips_label.setVisible(False)
+        self.chips.addWidget(self.chips_label)
         self.chips.addStretch(1)
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
-        # "2 of 3 statements are backed by the sources."
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
         # An ordinary question gets an answer; the full list of documents is one click away.
         self.show_all_button = QPushButton("Show every document about this")
         self.show_all_button.setVisible(False)
         self.show_all_button.clicked.connect(self.show_every_document)
         self._last_question = ""
-        # Chats of the current collection (placed in the sidebar by the main window).
-        self.history = QListWidget()
-        self.history.itemActivated.connect(self._open_history_item)
-        self.history.itemClicked.connect(self._open_history_item)
-        self.new_chat_button = QPushButton("New chat")
-        self.new_chat_button.clicked.connect(self.new_chat)
-        self.delete_chat_button = QPushButton("Delete chat")
-        self.delete_chat_button.setToolTip("Delete the chat selected below, with its answers")
-        self.delete_chat_button.setEnabled(False)
-        self.delete_chat_button.clicked.connect(self._ask_delete_chat)
-        self.history.itemSelectionChanged.connect(
-            lambda: self.delete_chat_button.setEnabled(bool(self.history.selectedItems()))
-        )
-        self.copy_button = QPushButton("Copy as Markdown")
-        self.copy_button.clicked.connect(self.copy_markdown)
-        self.export_button = QPushButton("Export…")
-        self.export_button.clicked.connect(self._choose_export)
+        self.export = ChatExport()  # Copy as Markdown, Export…
+        self.export.message.connect(self.notice.setText)
         self._resume: dict[str, int] = {}  # collection -> chat to continue
         self._shown_results: list[dict[str, object]] = []
         self._shown_title = ""
-        self.saw = QTreeWidget()
-        self.saw.setHeaderLabels(["What the model saw", "Why"])
-        self.saw.setColumnWidth(0, 420)
 
         top = QHBoxLayout()
         top.addWidget(self.question, 1)
         top.addWidget(self.ask_button)
         top.addWidget(self.stop_button)
         top.addWidget(self.adapter_box)
-        answer_box = QWidget()
-        al = QVBoxLayout(answer_box)
-        al.setContentsMargins(0, 0, 0, 0)
-        al.addWidget(QLabel("Answer"))
-        al.addWidget(self.answer, 1)
-        al.addLayout(self.chips)
-        al.addWidget(self.summary)
-        al.addWidget(self.notice)
         actions = QHBoxLayout()
         actions.addWidget(self.show_all_button)
         actions.addStretch(1)
-        actions.addWidget(self.copy_button)
-        actions.addWidget(self.export_button)
-        al.addLayout(actions)
-        evidence_box = QWidget()
-        el = QVBoxLayout(evidence_box)
-        el.setContentsMargins(0, 0, 0, 0)
-        el.addWidget(QLabel("Evidence"))
-        el.addWidget(self.evidence, 1)
-        split = QSplitter()
-        split.addWidget(evidence_box)
-        split.addWidget(answer_box)
-        split.setStretchFactor(1, 2)
+        actions.addWidget(self.export)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
-        lay.addWidget(split, 3)
-        lay.addWidget(self.saw, 1)
+        lay.addWidget(self.answer, 1)
+        lay.addLayout(self.chips)
+        lay.addWidget(self.notice)
+        lay.addLayout(actions)
 
         self.refresh_adapters()
         self._flush_timer = QTimer(self)
@@ -228,6 +209,7 @@ class ChatPanel(QWidget):
             return None
         self.stop()  # a new question cancels the one in flight (or withdraws a waiting one)
         self._reset_view()
+        self._start_turn(Turn(question))
         if self._executor.busy():
             self.notice.setText(
                 "Waiting for the model to finish what it is doing; Stop withdraws the question."
@@ -237,6 +219,7 @@ class ChatPanel(QWidget):
         self.evidence_at = self.first_token_at = None
 
         settings = self.settings
+        home = self.library.home
 
         def work(op: Operation) -> Answer:
             op.progress.emit(("status", "Looking for passages…"))
@@ -263,7 +246,7 @@ class ChatPanel(QWidget):
                     [coll], self._generator, self._store, self._resume.get(name)
                 )
             try:
-                return session.ask(
+                answer = session.ask(
                     question,
                     AskOptions(
                         k=settings.k,
@@ -276,6 +259,9 @@ class ChatPanel(QWidget):
                     on_evidence=lambda ev: op.progress.emit(("evidence", ev)),
                     on_token=self._push,
                 )
+                if answer.stats.answer_tokens >= MEASURED_TOKENS:  # for the model picker
+                    record_speed(home, generator.path, tokens_per_s=answer.stats.tokens_per_s)
+                return answer
             except EmbeddingModelMismatch:
                 with self.library.open(name) as coll:
                     raise explain_mismatch(coll) from None
@@ -349,6 +335,9 @@ class ChatPanel(QWidget):
             self._flush_timer.stop()
             self.stop_button.setEnabled(False)
             self.notice.setText("The question was withdrawn before Folio started on it.")
+            if self.turns and self.turns[-1].answer is None:
+                self.turns[-1].error = "Withdrawn before Folio started on it."
+                self._render_current()
             self.question_withdrawn.emit()
 
     def _push(self, piece: str) -> None:  # model worker thread
@@ -364,29 +353,23 @@ class ChatPanel(QWidget):
                 self.first_token_at = time.monotonic()
                 self.notice.setText("")
                 self.answer_started.emit()
-            self._streamed += text
-            self.answer.setPlainText(self._streamed)
+            if self.turns:
+                self.turns[-1].streamed += text
+                self._dirty = True
+        if self._dirty and time.monotonic() - self._last_render >= RENDER_MS / 1000:
+            self._render_current()
 
     def _on_event(self, event: tuple[str, object]) -> None:
         kind, payload = event
         if kind == "status":
             self.notice.setText(str(payload))
         elif kind == "evidence" and isinstance(payload, Evidence):
+            if self.turns and self.turns[-1].answer is None:
+                self.turns[-1].cards = cards_from_evidence(payload)
+                self._render_current("Reading the passages…")
             self.evidence_at = time.monotonic()
-            self._show_evidence(payload)
             self.notice.setText("Reading the passages…")
             self.evidence_shown.emit(payload)
-
-    def _show_evidence(self, ev: Evidence) -> None:
-        self.evidence.clear()
-        self._evidence_hits = list(ev.hits)
-        numbered = {s.hit.chunk_id: s.number for s in ev.plan.included} if ev.plan else {}
-        for h in ev.hits:
-            n = numbered.get(h.chunk_id)
-            tag = f"[{n}] " if n else "(left out) "
-            item = QListWidgetItem(f"{tag}{h.name}, {h.location}\n{h.snippet(220)}")
-            item.setToolTip(h.path)
-            self.evidence.addItem(item)
 
     def _on_answer(self, op: Operation, answer: Answer) -> None:
         if op is not self._op:
@@ -396,12 +379,12 @@ class ChatPanel(QWidget):
         self._op = None
         self.stop_button.setEnabled(False)
         self.show_answer(answer)
-        self._shown_results = [answer.to_json()]
-        self._shown_title = answer.question
+        self._shown_results.append(answer.to_json())
+        self._shown_title = self._shown_title or answer.question
+        self.export.set_chat(self._shown_title, self._shown_results)
         name = self._collection()
         if name and answer.session_id is not None:
             self._resume[name] = answer.session_id
-        self.refresh_history()
         self.answer_finished.emit(answer)
 
     def _on_failed(self, op: Operation, message: str) -> None:
@@ -411,6 +394,9 @@ class ChatPanel(QWidget):
         self._op = None
         self.stop_button.setEnabled(False)
         self.notice.setText(message)
+        if self.turns and self.turns[-1].answer is None:
+            self.turns[-1].error = message
+            self._render_current()
         if isinstance(op.error, ReembedNeeded):
             self.reembed_needed.emit(op.error)
 
@@ -429,22 +415,25 @@ class ChatPanel(QWidget):
     # -- the finished answer ---------------------------------------------------------------
 
     def _reset_view(self) -> None:
+        """Clear what belongs to the last answer only; the transcript stays."""
         with self._buffer_lock:
             self._buffer.clear()
-        self._streamed = ""
-        self.answer.clear()
-        self.evidence.clear()
-        self.saw.clear()
-        self.summary.setText("")
         self.show_all_button.setVisible(False)
         self._clear_chips()
 
+    def _clear_transcript(self) -> None:
+        self._reset_view()
+        self.turns = []
+        self._turn_start = 0
+        self.answer.setHtml(EMPTY_CHAT)
+        self._shown_results, self._shown_title = [], ""
+        self.export.set_chat(self._shown_title, self._shown_results)
+
     def _clear_chips(self) -> None:
-        while self.chips.count() > 1:
-            item = self.chips.takeAt(0)
-            w = item.widget() if item else None
-            if w is not None:
-                w.deleteLater()
+        for chip in self.chip_buttons():
+            self.chips.removeWidget(chip)
+            chip.deleteLater()
+        self.chips_label.setVisible(False)
 
     def chip_buttons(self) -> list[QToolButton]:
         out = []
@@ -456,12 +445,133 @@ class ChatPanel(QWidget):
         return out
 
     def show_answer(self, answer: Answer) -> None:
-        """Show a finished answer: marks per sentence, source chips, summary, notices."""
+        """Show a finished answer in its turn: marks per sentence, source cards with their
+        checks, chips, summary, notices. An answer that was not asked here gets a turn."""
         self.last_answer = answer
+        turn = self.turns[-1] if self.turns else None
+        if turn is None or turn.answer is not None or turn.stored is not None:
+            turn = self._start_turn(Turn(answer.question))
+        turn.answer = answer
+        if answer.included or answer.citations or not turn.cards:
+            turn.cards = cards_from_answer(answer)
+        mark_statuses(turn.cards, answer)
+        self._render_current()
         self._render(answer)
 
+    # -- the transcript ----------------------------------------------------------------------
+
+    def _start_turn(self, turn: Turn) -> Turn:
+        """Add a turn at the end; the turns before it are never drawn again while it streams."""
+        self._make_room()
+        self.turns.append(turn)
+        self._dirty = False
+        self.renders = 0
+        self._render_current("Looking for passages…", to_end=True)  # the new question in view
+        return turn
+
+    def _make_room(self) -> None:
+        """Where the next turn goes: the end of the transcript, under a rule."""
+        if not self.turns:
+            self.answer.clear()  # the first question replaces the guidance
+        else:  # a rule under the turn before, then an empty block this turn starts in
+            cursor = QTextCursor(self.answer.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            rule = QTextBlockFormat()
+            rule.setProperty(
+                QTextFormat.Property.BlockTrailingHorizontalRulerWidth,
+                QTextLength(QTextLength.Type.PercentageLength, 100),
+            )
+            cursor.insertBlock(rule)
+            cursor.insertBlock(QTextBlockFormat())
+        self._turn_start = self.answer.document().characterCount() - 1
+
+    def _render_current(self, waiting: str = "", to_end: bool = False) -> None:
+        """Draw the last turn again, in place; the rest of the transcript is left as it is."""
+        if not self.turns:
+            return
+        turn = self.turns[-1]
+        turn.html = turn_html(turn, len(self.turns) - 1, waiting)
+        if to_end:
+            self._following = True
+        doc = self.answer.document()
+        cursor = QTextCursor(doc)
+        cursor.setPosition(min(self._turn_start, doc.characterCount() - 1))
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertHtml(turn.html)  # replaces the selection: the old drawing of this turn
+        self._dirty = False
+        self._last_render = time.monotonic()
+        self.renders += 1
+        if self._following:
+            bar = self.answer.verticalScrollBar()
+            bar.setValue(bar.maximum())
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (dark mode turned on, say): the transcript's colours follow it."""
+        kinds = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if event.type() in kinds and self.turns:
+            self._render_all(keep_place=True)
+        super().changeEvent(event)
+
+    def _keep_following(self, _low: int, high: int) -> None:
+        if self._following:
+            self.answer.verticalScrollBar().setValue(high)
+
+    def _reader_scrolled(self) -> None:
+        bar = self.answer.verticalScrollBar()
+        self._following = bar.value() >= bar.maximum() - 4
+
+    def _render_all(self, keep_place: bool = False) -> None:
+        """Draw every turn: a chat reopened (shown from its end), or a fold opened in an
+        earlier turn (the view stays where the reader is)."""
+        bar = self.answer.verticalScrollBar()
+        at = bar.value()
+        self._following = not keep_place
+        turns, self.turns = self.turns, []
+        for turn in turns:
+            self._make_room()
+            self.turns.append(turn)
+            self._render_current()
+        if not turns:
+            self.answer.setHtml(EMPTY_CHAT)
+        if keep_place:
+            bar.setValue(at)
+
+    def _link(self, url: QUrl) -> None:
+        """A click in the transcript: a citation marker, a source card or a fold."""
+        kind = url.scheme()
+        try:
+            index, _, rest = url.path().partition(":")
+            turn = self.turns[int(index)]
+        except (ValueError, IndexError):
+            return  # never a link of ours: ignored, and nothing is ever opened from it
+        if kind == "folio-saw":
+            turn.saw_open = not turn.saw_open
+            if turn is self.turns[-1]:
+                self._render_current()
+            else:
+                self._render_all(keep_place=True)
+        elif kind == "folio-cite" and rest.isdigit():
+            card = next((c for c in turn.cards if c.number == int(rest)), None)
+            if card is not None:
+                self._open_card(card)
+        elif kind == "folio-source" and rest.isdigit() and int(rest) < len(turn.cards):
+            self._open_card(turn.cards[int(rest)])
+
+    def cards(self, turn: int = -1) -> list[Card]:
+        """The source cards of a turn (the last one by default)."""
+        return list(self.turns[turn].cards) if self.turns else []
+
+    def open_card(self, turn: int, row: int) -> None:
+        """Open a turn's source card in the viewer, as a click on it does."""
+        self._link(QUrl(f"folio-source:{turn % max(1, len(self.turns))}:{row}"))
+
+    def _open_card(self, card: Card) -> None:
+        self.open_source.emit(
+            (card.collection, card.path, card.page, card.start, card.end, card.text)
+        )
+
     def _render(self, answer: Answer) -> None:
-        self.answer.setHtml(_answer_html(answer))
+        """The chips and lines under the transcript, for the last answer."""
         self._clear_chips()
         # A chip stands for every sentence that cites its source and shows the worst of them:
         # one wrong sentence is enough to doubt what is said about that source.
@@ -488,163 +598,46 @@ class ChatPanel(QWidget):
             chip.setAccessibleDescription(chip.toolTip())
             chip.clicked.connect(lambda _=False, c=c: self._open_citation(c))
             self.chips.insertWidget(self.chips.count() - 1, chip)
-        self.summary.setText(answer.summary)
+        self.chips_label.setVisible(bool(by_number))
         self._last_question = answer.question
         self.show_all_button.setVisible(answer.mode == "answer")
         self.notice.setText(" ".join(answer.notices))
-        self.saw.clear()
-        for s in sorted(answer.included, key=lambda s: s.number):
-            note = "trimmed to fit" if s.trimmed else f"{s.tokens} tokens"
-            if s.hit.unavailable:
-                note += ", file not reachable now"
-            QTreeWidgetItem(self.saw, [f"[{s.number}] {s.hit.name}, {s.hit.location}", note])
-        for cut in answer.cut:
-            QTreeWidgetItem(self.saw, [f"(cut) {cut.hit.name}, {cut.hit.location}", cut.reason])
 
-    # -- history and export ------------------------------------------------------------
-
-    def refresh_history(self) -> None:
-        """List the current collection's chats (read off the GUI thread). Chats are found by
-        the collection's stable id, so they follow a rename and never pass to a new
-        collection that takes an old name."""
-        name = self._collection()
-        library = self.library
-
-        def work(_op: Operation) -> tuple[str | None, list[SessionInfo]]:
-            if not name:
-                return name, []
-            cid = library.id_of(name)
-            store = library.chat_store()
-            try:
-                return name, store.sessions(collection_id=cid) if cid else []
-            finally:
-                store.close()
-
-        op = Operation(work)
-        op.succeeded.connect(self._show_history)
-        self._reader.submit(op)
-
-    def _show_history(self, result: tuple[str | None, list[SessionInfo]]) -> None:
-        name, sessions = result
-        if name != self._collection():
-            return
-        self.history.clear()
-        for info in sessions:
-            item = QListWidgetItem(f"{info.title} ({info.turns})")
-            item.setData(Qt.ItemDataRole.UserRole, info.id)
-            self.history.addItem(item)
-
-    def _ask_delete_chat(self) -> None:
-        items = self.history.selectedItems()
-        if not items:
-            return
-        session_id = int(items[0].data(Qt.ItemDataRole.UserRole))
-        title = items[0].text()
-        answer = QMessageBox.question(
-            self,
-            "Delete chat",
-            f"Delete the chat '{title}'? Its questions and answers are deleted; your documents "
-            "stay as they are.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete_chat(session_id)
-
-    def delete_chat(self, session_id: int) -> Operation:
-        """Delete one chat from the history; if it was being continued, the next question
-        starts a new one."""
-        name = self._collection()
-        library = self.library
-
-        def work(_op: Operation) -> None:
-            store = library.chat_store()
-            try:
-                store.delete_session(session_id)
-            finally:
-                store.close()
-
-        def done(_r: object) -> None:
-            if name and self._resume.get(name) == session_id:
-                self._resume.pop(name, None)
-            for key, session in list(self._sessions.items()):
-                if session.session_id == session_id:
-                    self._sessions.pop(key, None)
-            self.notice.setText("Chat deleted.")
-            self.refresh_history()
-
-        op = Operation(work)
-        op.succeeded.connect(done)
-        op.failed.connect(self.notice.setText)
-        return self._reader.submit(op)
+    # -- chats (read and deleted by the sidebar) and export ----------------------------------
 
     def new_chat(self) -> None:
+        """The next question starts a new chat."""
         name = self._collection()
         if name:
             self._resume.pop(name, None)
             self._sessions.pop(name, None)
-        self._reset_view()
-        self.history.clearSelection()
+        self._clear_transcript()
         self.notice.setText("New chat.")
 
-    def _open_history_item(self, item: QListWidgetItem) -> None:
-        self.open_chat(int(item.data(Qt.ItemDataRole.UserRole)))
-
-    def open_chat(self, session_id: int) -> None:
-        """Show a past chat and continue it with the next question."""
+    def show_chat(self, session_id: int, title: str, results: list[dict[str, object]]) -> None:
+        """Show a past chat (read by the sidebar) and continue it with the next question."""
         name = self._collection()
-        home = self.library.home
+        if name:
+            self._resume[name] = session_id
+            self._sessions.pop(name, None)  # the next question continues this chat
+        self._clear_transcript()
+        self._shown_results, self._shown_title = list(results), title
+        self.export.set_chat(self._shown_title, self._shown_results)
+        self.turns = [
+            Turn(str(r.get("question", "")), cards_from_stored(r), stored=r) for r in results
+        ]
+        self._render_all()
+        self.notice.setText(f"Chat reopened: {len(results)} question(s). Ask to continue it.")
+        self.chat_opened.emit(session_id)
 
-        def work(_op: Operation) -> tuple[str, list[dict[str, object]]]:
-            store = ChatStore(home)
-            try:
-                info = store.session(session_id)
-                return info.title, [t.result for t in store.turns(session_id)]
-            finally:
-                store.close()
-
-        def show(result: tuple[str, list[dict[str, object]]]) -> None:
-            title, results = result
-            if name:
-                self._resume[name] = session_id
-                self._sessions.pop(name, None)  # the next question continues this chat
-            self._reset_view()
-            self._shown_results, self._shown_title = results, title
-            self.answer.setMarkdown(chat_markdown(title, results))
-            self.notice.setText(f"Chat reopened: {len(results)} question(s). Ask to continue it.")
-            self.chat_opened.emit(session_id)
-
-        op = Operation(work)
-        op.succeeded.connect(show)
-        op.failed.connect(self.notice.setText)
-        self._reader.submit(op)
-
-    def markdown(self) -> str:
-        if len(self._shown_results) == 1:
-            return answer_markdown(self._shown_results[0])
-        return chat_markdown(self._shown_title or "Folio chat", self._shown_results)
-
-    def copy_markdown(self) -> None:
-        if self._shown_results:
-            QGuiApplication.clipboard().setText(self.markdown())
-            self.notice.setText("Copied as Markdown.")
-
-    def _choose_export(self) -> None:
-        if not self._shown_results:
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export as Markdown", str(Path.home() / "folio-answer.md"), "Markdown (*.md)"
-        )
-        if path:
-            self.export_markdown(Path(path))
-
-    def export_markdown(self, path: Path) -> bool:
-        try:
-            path.write_text(self.markdown(), encoding="utf-8")
-        except OSError as exc:
-            cause = storage_cause(exc)
-            self.notice.setText(f"{path.name} could not be saved because {cause}.")
-            return False
-        self.notice.setText(f"Saved {path.name}.")
-        return True
+    def chat_deleted(self, session_id: int) -> None:
+        """A chat was deleted: if it was being continued, the next question starts anew."""
+        name = self._collection()
+        if name and self._resume.get(name) == session_id:
+            self._resume.pop(name, None)
+        for key, session in list(self._sessions.items()):
+            if session.session_id == session_id:
+                self._sessions.pop(key, None)
 
     def _open_citation(self, c: Citation) -> None:
         answer = self.last_answer
@@ -653,27 +646,9 @@ class ChatPanel(QWidget):
             passage = next((s.text for s in answer.included if s.number == c.number), "")
         self.open_source.emit((c.collection, c.path, c.page, c.start, c.end, passage))
 
-    def _open_evidence(self, item: QListWidgetItem) -> None:
-        row = self.evidence.row(item)
-        if 0 <= row < len(self._evidence_hits):
-            h = self._evidence_hits[row]
-            self.open_source.emit((h.collection, h.path, h.page, h.start, h.end, h.text))
-
     def shutdown(self) -> None:
         self.stop()
         self._flush_timer.stop()
-
-
-def status_colour(status: str, background: QColor) -> QColor | None:
-    """The colour of a status mark on ``background``: lightened on a dark palette; None in
-    high-contrast mode, where the system's own text colour is used (the marks ✓ ≈ ✗ ? say
-    the status without colour)."""
-    style_hints = QGuiApplication.styleHints()
-    hints = style_hints.accessibility()
-    if hints.contrastPreference() == Qt.ContrastPreference.HighContrast:
-        return None
-    colour = QColor(STATUS_COLOUR[status])
-    return colour.lighter(190) if background.lightness() < 128 else colour
 
 
 def _colour_chip(chip: QToolButton, status: str) -> None:
@@ -687,32 +662,6 @@ def _colour_chip(chip: QToolButton, status: str) -> None:
     if colour is not None:
         palette.setColor(QPalette.ColorRole.ButtonText, colour)
         chip.setPalette(palette)
-
-
-def _answer_html(answer: Answer) -> str:
-    """The answer with each sentence's own mark after it (the reason shows on hover)."""
-    base = QGuiApplication.palette().color(QPalette.ColorRole.Base)
-    text = answer.text
-    out: list[str] = []
-    pos = 0
-    for sent in sorted(answer.sentences, key=lambda s: s.start):
-        if sent.start < pos or sent.end > len(text):
-            continue
-        out.append(_escape(text[pos : sent.end]))
-        tip = STATUS_WORDS[sent.status] + (f": {sent.reason}" if sent.reason else ".")
-        colour = status_colour(sent.status, base)
-        style = f"color:{colour.name()}; " if colour is not None else ""
-        out.append(
-            f'<span style="{style}font-weight:bold" '
-            f'title="{html.escape(tip, quote=True)}">&nbsp;{STATUS_MARK[sent.status]}</span>'
-        )
-        pos = sent.end
-    out.append(_escape(text[pos:]))
-    return "".join(out)
-
-
-def _escape(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
 
 
 def adapters_dir(home: Path) -> Path:

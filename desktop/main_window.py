@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -42,8 +42,10 @@ from engine.sample import SAMPLE_COLLECTION, SAMPLE_QUESTION, copy_sample
 from engine.types import IndexReport
 from engine.watch import FolderWatcher
 
+from . import none_guard
 from .accessibility import make_accessible, name_from_text
 from .chat_panel import ChatPanel
+from .chats_sidebar import ChatsSidebar
 from .compare_panel import ComparePanel
 from .memory import release_free_memory
 from .models import LoadedModel, server_notice
@@ -78,6 +80,11 @@ def _rows_of(tree: QTreeWidget) -> dict[str, str]:
     return {it.text(0): it.text(1) for it in items if it is not None}
 
 
+def time_left(seconds: float) -> str:
+    """The time left of a long task: seconds under a minute, then as people say it."""
+    return f"about {seconds:.0f} s" if seconds < 60 else duration(seconds)
+
+
 def _under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -85,6 +92,12 @@ def _under(path: Path, root: Path) -> bool:
 class MainWindow(QMainWindow):
     def __init__(self, library: Library) -> None:
         super().__init__()
+        # Keeps a PySide6 bug from aborting a long session (see none_guard.py).
+        none_guard.top_up()
+        self._none_guard = QTimer(self)
+        self._none_guard.setInterval(1000)
+        self._none_guard.timeout.connect(none_guard.top_up)
+        self._none_guard.start()
         self.library = library
         self.index_executor = Executor("folio-index")
         self.read_executor = Executor("folio-read")
@@ -115,7 +128,15 @@ class MainWindow(QMainWindow):
         big.setPointSizeF(big.pointSizeF() * 1.6)
         self.welcome.setFont(big)
         self.welcome.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.welcome.setContentsMargins(40, 40, 40, 40)
+        self.welcome.setContentsMargins(40, 40, 40, 8)
+        # What can be dropped, and the promise that matters to office staff.
+        self.welcome_hint = QLabel(
+            "A folder of PDFs (scanned ones too), Word files, text, Markdown, web pages or "
+            "pictures: Folio reads them all on this computer, and nothing leaves it."
+        )
+        self.welcome_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.welcome_hint.setWordWrap(True)
+        self.welcome_hint.setContentsMargins(40, 0, 40, 16)
         self.sample_button = QPushButton("Or try Folio on a few sample documents")
         self.sample_button.clicked.connect(self.load_sample)
         self.query = QLineEdit()
@@ -158,7 +179,7 @@ class MainWindow(QMainWindow):
         self.settings = load_settings(library.home)
         # Indexing reads scanned pages by OCR unless the user turned it off.
         library.config.ocr = self.settings.ocr
-        # One loaded model, shared by chat and Compare.
+        # One loaded model, shared by chat and Compare; its load times are kept per computer.
         self.loaded_model = LoadedModel(library.home)
         self.chat = ChatPanel(
             library,
@@ -175,6 +196,13 @@ class MainWindow(QMainWindow):
         self.answers_label = QLabel(answers_from_line(self.settings))
         self.answers_label.setWordWrap(True)
         self.chat.answer_finished.connect(lambda _a: self._show_answers_from())
+        # The chats of the collection, in the sidebar; the chat pane shows the one opened.
+        self.chats = ChatsSidebar(library, self.current_collection, self.read_executor)
+        self.chats.chat_read.connect(self.chat.show_chat)
+        self.chats.chat_deleted.connect(self.chat.chat_deleted)
+        self.chats.new_chat_requested.connect(self.chat.new_chat)
+        self.chats.message.connect(self.chat.notice.setText)
+        self.chat.answer_finished.connect(lambda _a: self.chats.refresh())
         docs_tab = QWidget()
         dl = QVBoxLayout(docs_tab)
         dl.addWidget(self.documents, 2)
@@ -210,6 +238,7 @@ class MainWindow(QMainWindow):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.addWidget(self.welcome)
+        rl.addWidget(self.welcome_hint)
         rl.addWidget(self.sample_button)
         rl.addWidget(self.tabs, 1)
         bar = QHBoxLayout()
@@ -233,12 +262,7 @@ class MainWindow(QMainWindow):
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(QLabel("Collections"))
         sl.addWidget(self.collections, 2)
-        chats_head = QHBoxLayout()
-        chats_head.addWidget(QLabel("Chats"), 1)
-        chats_head.addWidget(self.chat.new_chat_button)
-        chats_head.addWidget(self.chat.delete_chat_button)
-        sl.addLayout(chats_head)
-        sl.addWidget(self.chat.history, 1)
+        sl.addWidget(self.chats, 1)
         split = QSplitter()
         split.addWidget(sidebar)
         split.addWidget(right)
@@ -428,14 +452,15 @@ class MainWindow(QMainWindow):
             self.collections.setCurrentItem(matches[0] if matches else self.collections.item(0))
         self.collections.blockSignals(blocked)
         self.welcome.setVisible(not names)
+        self.welcome_hint.setVisible(not names)
         self.sample_button.setVisible(not names)
         self.refresh_documents()
-        self.chat.refresh_history()
+        self.chats.refresh()
         self.refresh_watch()
 
     def _collection_changed(self) -> None:
         self.refresh_documents()
-        self.chat.refresh_history()
+        self.chats.refresh()
 
     def current_collection(self) -> str | None:
         item = self.collections.currentItem()
@@ -507,6 +532,8 @@ class MainWindow(QMainWindow):
             return
         self._pending_select = SAMPLE_COLLECTION
         self.queue_index(SAMPLE_COLLECTION, [dest])
+        for offer in (self.welcome, self.welcome_hint, self.sample_button):
+            offer.hide()  # taken up: the progress below says what happens now
         self.tabs.setCurrentWidget(self.chat)
         if not self.chat.question.text():
             self.chat.question.setText(SAMPLE_QUESTION)
@@ -580,6 +607,7 @@ class MainWindow(QMainWindow):
                 self.collections.setCurrentRow(self.collections.count() - 1)
                 self.collections.blockSignals(blocked)
                 self.welcome.hide()
+                self.welcome_hint.hide()
                 self.sample_button.hide()
                 self._add_pending_rows(name)  # at once, not after the list is read back
                 self._pending_select = name
@@ -593,7 +621,7 @@ class MainWindow(QMainWindow):
         if p.files_total:
             self.progress.setRange(0, p.files_total)
             self.progress.setValue(p.files_done)
-        eta = f", about {int(p.eta_seconds)} s left" if p.eta_seconds else ""
+        eta = f", {time_left(p.eta_seconds)} left" if p.eta_seconds else ""
         # A scan is read page by page: say which file and page, it takes a while.
         detail = f" — {Path(p.current).name}, {p.detail}" if p.detail and p.current else ""
         self.status_label.setText(

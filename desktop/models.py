@@ -11,6 +11,7 @@ so its memory is really freed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING
 from engine.errors import ModelError
 from engine.generate import GenSettings, connect_server, default_model_path, load_generator
 from engine.generate.base import Generator
+
+from . import speeds
 
 if TYPE_CHECKING:
     from engine.generate.server import ServerConfig
@@ -38,6 +41,14 @@ def _server_key(config: ServerConfig, settings: GenSettings) -> tuple[str, int, 
     return (f"{config.url}#{config.model}#{hash(config.api_key)}", settings.n_ctx, -1, -1)
 
 
+def loading_message(home: Path | None, file: Path) -> str:
+    """What the window says while a model loads: how long it took here the last times."""
+    took = speeds.measured(home, file).load_s if home is not None else None
+    if took is None or took < 1.5:
+        return "Loading the model…"
+    return f"Loading the model (about {took:.0f} s on this computer the last time)…"
+
+
 def available_memory() -> int:
     import psutil
 
@@ -52,7 +63,9 @@ class LoadedModel:
     """The one loaded model of the window (use on the model executor's thread only)."""
 
     def __init__(self, home: Path | None = None) -> None:
-        self.home = home  # Folio's home: its added models may lend a model server a tokenizer
+        # Folio's home: this computer's measured load times are kept there, and its added
+        # models may lend a model server a tokenizer (None: neither).
+        self.home = home
         self.generator: Generator | None = None
         self._key: tuple[str, int, int, int] | None = None
         self.loads = 0  # how many times a model file was loaded (for tests and the log)
@@ -87,8 +100,11 @@ class LoadedModel:
             )
             self.unload()
         else:
-            tell("Loading the model…")
+            tell(loading_message(self.home, file))
+        started = time.monotonic()
         self.generator = load_generator(file, settings, adapters)
+        if self.home is not None:
+            speeds.record(self.home, file, load_s=time.monotonic() - started)
         self._key = key
         self.loads += 1
         log.info("model loaded: %s (load %d)", file.name, self.loads)

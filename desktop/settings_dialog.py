@@ -34,6 +34,7 @@ from engine.prompts import load_presets
 from engine.system_settings import SystemSettings, load_system_settings
 
 from .settings import Settings, save_settings
+from .speeds import Speed, measured, speed_words
 from .tasks import Executor, Operation
 
 if TYPE_CHECKING:
@@ -48,6 +49,21 @@ def describe(m: ModelInfo) -> str:
     size = m.size_bytes / 1024**2
     size_text = f"{size / 1024:.1f} GB" if size >= 1024 else f"{size:.0f} MB"
     return f"{m.name} — {m.quantization}, {size_text}, context {m.context_length} ({m.source})"
+
+
+# Speed against quality, in plain words, under the model picker.
+SPEED_HELP = (
+    "Which model? A bigger model (a larger file) writes better, more careful answers, but "
+    "more slowly, and it needs more memory. A small model answers fast but makes more "
+    "mistakes, so Folio answers it with quotes from your documents. Each model's speed is "
+    "measured on this computer the first time it answers."
+)
+
+
+def discover_with_speeds(home: Path) -> tuple[list[ModelInfo], list[str], list[Speed]]:
+    """The models found, the files skipped, and what this computer measured for each model."""
+    models, problems = discover_models(home)
+    return models, problems, [measured(home, m.path) for m in models]
 
 
 class SettingsDialog(QDialog):
@@ -118,6 +134,9 @@ class SettingsDialog(QDialog):
         self._form = form
         form.addRow("Model on this computer", model_row)
         form.addRow("", self.model_note)
+        self.speed_help = QLabel(SPEED_HELP)
+        self.speed_help.setWordWrap(True)
+        form.addRow("", self.speed_help)
         form.addRow("Context size (tokens)", self.n_ctx)
         form.addRow("GPU layers", self.gpu_layers)
         form.addRow("CPU threads", self.threads)
@@ -325,16 +344,17 @@ class SettingsDialog(QDialog):
 
     def refresh_models(self) -> Operation:
         home = self.library.home
-        op = Operation(lambda _op: discover_models(home))
+        op = Operation(lambda _op: discover_with_speeds(home))
         op.succeeded.connect(self._show_models)
         return self._executor.submit(op)
 
-    def _show_models(self, result: tuple[list[ModelInfo], list[str]]) -> None:
-        self.models, problems = result
+    def _show_models(self, result: tuple[list[ModelInfo], list[str], list[Speed]]) -> None:
+        self.models, problems, speeds = result
         self.model.clear()
-        for i, m in enumerate(self.models):
+        for i, (m, speed) in enumerate(zip(self.models, speeds, strict=True)):
             # The bundled model is stored as "" so a Folio update can replace it.
-            self.model.addItem(describe(m), "" if i == 0 and m.source == "Built in" else m.path)
+            data = "" if i == 0 and m.source == "Built in" else m.path
+            self.model.addItem(f"{describe(m)} — {speed_words(speed)}", data)
         current = self.model.findData(self.settings.model_path)
         self.model.setCurrentIndex(max(0, current))
         note = f"{len(self.models)} model(s) found on this computer."

@@ -25,6 +25,15 @@ def corpus_path(*parts: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _none_guard() -> None:
+    # One test process makes many Qt calls; each loses a reference to None on Python 3.11
+    # with PySide6 6.12 (see desktop/none_guard.py), which would abort a long run.
+    from desktop.none_guard import top_up
+
+    top_up()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Nothing a test does may touch the real user folder.
     monkeypatch.setenv("FOLIO_HOME", str(tmp_path / "folio-home"))

@@ -142,7 +142,7 @@ def test_shortcuts_do_what_the_readme_says(qtbot, library: Library) -> None:  # 
         qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_F6)
         seen.append(QApplication.focusWidget())
     panes = window.keys.panes()
-    assert window.collections in panes and chat.history in panes and chat.question in panes
+    assert window.collections in panes and window.chats.history in panes and chat.question in panes
     assert seen[-1] is seen[0] and len(set(map(id, seen[:-1]))) == len(panes)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is seen[-2]
@@ -178,7 +178,7 @@ def test_tab_walks_the_window_in_reading_order(qtbot, library: Library) -> None:
     first = circle.index("Add folder")
     circle = circle[first:] + circle[:first]
     expected = ["Add folder", "Models and settings", "Collections", "New chat", "Chats"]
-    expected += ["Sections", "Question", "Ask", "Evidence", "Answer", "What the model saw"]
+    expected += ["Sections", "Question", "Ask", "Conversation"]
     assert [n for n in circle if n in expected] == expected, repr(circle)
     assert "" not in order  # everything Tab reaches can be named
     window.close()

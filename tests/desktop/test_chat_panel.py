@@ -1,12 +1,15 @@
-"""The chat pane on real widgets with the real models: evidence first, streaming, chips, Stop."""
+"""The chat pane on real widgets with the real models: source cards first, streaming, chips,
+Stop, and the transcript of turns with its citation links."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextCursor
 
 from desktop.main_window import MainWindow
+from desktop.transcript import STATUS_WORDS, saw_rows
 from engine import Answer, Library
 from engine.budget import IncludedSource
 from engine.citations import cite, worst
@@ -44,6 +47,11 @@ def test_ask_shows_evidence_then_streams_answer_with_chips(
 
     chat = window.chat
     chat.question.setText("How many days of annual leave do staff get?")
+    # What is on screen when the first token arrives: the source cards must be there already.
+    at_first_token: list[tuple[list[str], str]] = []
+    chat.answer_started.connect(
+        lambda: at_first_token.append(([c.name for c in chat.cards()], chat.answer.toPlainText()))
+    )
     with qtbot.waitSignal(chat.answer_finished, timeout=120_000) as blocker:
         chat.ask_button.click()
     answer: Answer = blocker.args[0]
@@ -51,10 +59,20 @@ def test_ask_shows_evidence_then_streams_answer_with_chips(
     # Evidence reached the screen before the first token of the answer did.
     assert chat.evidence_at is not None and chat.first_token_at is not None
     assert chat.evidence_at <= chat.first_token_at
-    assert chat.evidence.count() >= 1 and "leave.md" in chat.evidence.item(0).text()
-    assert chat.answer.toPlainText().strip()
-    # "What the model saw" lists every included source; chips carry their status.
-    assert chat.saw.topLevelItemCount() == len(answer.included) + len(answer.cut)
+    assert len(at_first_token) == 1
+    names, shown_then = at_first_token[0]
+    assert names[0] == "leave.md" and "[1] leave.md" in shown_then
+    # The card's snippet has the question's words in bold.
+    card_at = chat.answer.toPlainText().find("[1] leave.md")
+    assert _bold_at(chat.answer.document(), "annual", card_at)
+    assert not _bold_at(chat.answer.document(), "Full-time", card_at)
+    assert answer.text.split()[0] in chat.answer.toPlainText()
+    # "What the model saw" is folded under the answer; a click opens it with every row.
+    rows = saw_rows(chat.turns[-1])
+    assert len(rows) == len(answer.included) + len(answer.cut)
+    assert rows[0][0] not in chat.answer.toPlainText()
+    chat.answer.anchorClicked.emit(QUrl("folio-saw:0"))
+    assert all(r[0] in chat.answer.toPlainText() for r in rows)
     chips = chat.chip_buttons()
     assert len(chips) == len({c.number for c in answer.citations})
     for chip in chips:  # each chip shows the worst status of the sentences citing it
@@ -62,7 +80,7 @@ def test_ask_shows_evidence_then_streams_answer_with_chips(
         assert chip.property("status") == worst(
             [c.status for c in answer.citations if c.number == n]
         )
-    assert chat.summary.text() == answer.summary
+    assert answer.summary and answer.summary in chat.answer.toPlainText()
     SHOTS.mkdir(exist_ok=True)
     window.grab().save(str(SHOTS / "chat.png"))
     window.close()
@@ -87,15 +105,27 @@ def test_stop_ends_a_running_answer(qtbot, library: Library, tmp_path: Path) -> 
 
 
 def marks_in(doc) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """Each ✓/✗/?/≈ mark in the answer view with the tooltip it shows on hover."""
+    """Each sentence's ✓/✗/?/≈ mark in the transcript with the tooltip it shows on hover
+    (not a "?" of the question, nor the marks on the source cards)."""
     out = []
     cursor = QTextCursor(doc)
     text = doc.toPlainText()
     for i, ch in enumerate(text):
         if ch in "✓✗?≈":
             cursor.setPosition(i + 1)
-            out.append((ch, cursor.charFormat().toolTip()))
+            tip = cursor.charFormat().toolTip()
+            if tip.startswith(tuple(STATUS_WORDS.values())):
+                out.append((ch, tip))
     return out
+
+
+def _bold_at(doc, word: str, after: int) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the first ``word`` after position ``after`` is in bold."""
+    at = doc.toPlainText().find(word, after)
+    assert at >= 0, word
+    cursor = QTextCursor(doc)
+    cursor.setPosition(at + 1)
+    return bool(cursor.charFormat().fontWeight() >= 700)
 
 
 def test_true_and_false_sentence_get_their_own_marks_and_the_chip_the_worst(
@@ -134,7 +164,7 @@ def test_true_and_false_sentence_get_their_own_marks_and_the_chip_the_worst(
     chips = window.chat.chip_buttons()
     assert [(c.text(), c.property("status")) for c in chips] == [("[1] ✗", "unsupported")]
     assert "30 days is not in source [1]" in chips[0].toolTip()
-    assert window.chat.summary.text() == "1 of 2 statements are backed by the sources."
+    assert "1 of 2 statements are backed by the sources." in window.chat.answer.toPlainText()
     # The one-click follow-up lists every document about the question (no model call).
     chat = window.chat
     assert chat.show_all_button.isVisibleTo(chat)

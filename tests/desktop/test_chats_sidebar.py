@@ -22,7 +22,7 @@ def chat(library: Library, name: str, question: str) -> int:
 
 
 def history(window: MainWindow) -> list[str]:
-    h = window.chat.history
+    h = window.chats.history
     return [h.item(i).text() for i in range(h.count())]
 
 
@@ -53,10 +53,10 @@ def test_chats_follow_rename_delete_chat_and_delete_collection(qtbot, library: L
     qtbot.waitUntil(lambda: history(window) == ["Where is the canteen? (1)"], timeout=30_000)
 
     # Delete chat: enabled once a chat is selected; removes exactly that chat.
-    assert not window.chat.delete_chat_button.isEnabled()
-    window.chat.history.setCurrentRow(0)
-    assert window.chat.delete_chat_button.isEnabled()
-    window.chat.delete_chat(office)
+    assert not window.chats.delete_chat_button.isEnabled()
+    window.chats.history.setCurrentRow(0)
+    assert window.chats.delete_chat_button.isEnabled()
+    window.chats.delete_chat(office)
     qtbot.waitUntil(lambda: history(window) == [], timeout=30_000)
     store = library.chat_store()
     assert {s.title for s in store.sessions()} == {

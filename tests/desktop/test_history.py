@@ -6,7 +6,9 @@ from pathlib import Path
 
 from desktop.main_window import MainWindow
 from desktop.settings import Settings
+from desktop.transcript import STATUS_MARK
 from engine import ChatStore, Library
+from tests.desktop.test_chat_panel import marks_in
 
 
 def test_history_survives_restart_and_exports(qtbot, library: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -28,24 +30,28 @@ def test_history_survives_restart_and_exports(qtbot, library: Library, tmp_path:
     with qtbot.waitSignal(first.chat.answer_finished, timeout=120_000) as blocker:
         first.chat.ask("When does the canteen open?")
     answer_text = blocker.args[0].text
-    qtbot.waitUntil(lambda: first.chat.history.count() == 1, timeout=10_000)
+    checked = sorted(blocker.args[0].sentences, key=lambda s: s.start)
+    qtbot.waitUntil(lambda: first.chats.history.count() == 1, timeout=10_000)
     first.close()
 
     second = MainWindow(library)  # a restart: new window, same home folder
     qtbot.addWidget(second)
     second.apply_settings(short)
     second.show()
-    qtbot.waitUntil(lambda: second.chat.history.count() == 1, timeout=10_000)
-    item = second.chat.history.item(0)
+    qtbot.waitUntil(lambda: second.chats.history.count() == 1, timeout=10_000)
+    item = second.chats.history.item(0)
     assert item.text().startswith("When does the canteen open?")
     with qtbot.waitSignal(second.chat.chat_opened, timeout=10_000):
-        second.chat.history.itemClicked.emit(item)
+        second.chats.history.itemClicked.emit(item)
     shown = second.chat.answer.toPlainText()
     assert "When does the canteen open?" in shown
     assert answer_text.split()[0] in shown
+    # Each sentence keeps its check mark when the chat is reopened.
+    marks = [m for m, _ in marks_in(second.chat.answer.document())]
+    assert checked and marks == [STATUS_MARK[s.status] for s in checked]
 
     out = tmp_path / "answer.md"
-    assert second.chat.export_markdown(out)
+    assert second.chat.export.save(out)
     md = out.read_text("utf-8")
     assert "## When does the canteen open?" in md and answer_text.splitlines()[0] in md
 

@@ -120,4 +120,7 @@ def test_ocr_can_be_turned_off_and_progress_names_the_scanned_page(qtbot, librar
         "Indexing: 3 of 10 files, 120 passages, about 42 s left — contract.pdf, "
         "page 12 of 40 (reading the scan)"
     )
+    # A longer time left is said in minutes.
+    window._on_progress(Progress("indexing", 3, 10, 120, "/docs/a.md", 200.0))
+    assert window.status_label.text().endswith("about 3 minutes left")
     window.close()

@@ -34,6 +34,9 @@ def test_a_waiting_question_is_withdrawn_by_stop(qtbot, library: Library) -> Non
     # Idle at once, without waiting for the model.
     assert not panel.stop_button.isEnabled()
     assert panel.notice.text() == "The question was withdrawn before Folio started on it."
+    # Its turn in the transcript says so too, instead of waiting for ever.
+    assert "Withdrawn before Folio started on it." in panel.answer.toPlainText()
+    assert "Looking for passages" not in panel.answer.toPlainText()
 
     release.set()
     qtbot.waitUntil(lambda: not executor.busy(), timeout=10_000)

@@ -110,6 +110,7 @@ def test_nothing_in_a_document_is_opened_or_run(
 ) -> None:  # type: ignore[no-untyped-def]
     """Index, ask and show the answer and its sources in the app: no URL is opened, no program
     started, no browser called."""
+    from PySide6.QtCore import QUrl
     from PySide6.QtGui import QDesktopServices
 
     from desktop.main_window import MainWindow
@@ -142,13 +143,17 @@ def test_nothing_in_a_document_is_opened_or_run(
     with qtbot.waitSignal(chat.answer_finished, timeout=120_000):
         chat.ask_button.click()
     shown = chat.answer.toHtml()
-    assert "<a " not in shown and "<script" not in shown.lower() and "<iframe" not in shown
-    assert not chat.answer.openExternalLinks()
-    # Open every piece of evidence in the source viewer, as a user clicking through would.
+    # The only links are Folio's own (a source card, a citation, the fold): none to a file
+    # or a web address, whatever the documents or the model wrote.
+    hrefs = re.findall(r"<a [^>]*href=\"([^\"]*)\"", shown)
+    assert hrefs and all(re.fullmatch(r"folio-(source|cite|saw):\d+:?\d*", h) for h in hrefs)
+    assert "<script" not in shown.lower() and "<iframe" not in shown and "<img" not in shown
+    assert not chat.answer.openExternalLinks() and not chat.answer.openLinks()
+    # Open every source card in the source viewer, as a user clicking through would.
     viewer = window.viewer
-    for row in range(chat.evidence.count()):
+    for row in range(len(chat.cards())):
         with qtbot.waitSignal(viewer.shown, timeout=30_000):
-            chat.evidence.itemActivated.emit(chat.evidence.item(row))
+            chat.answer.anchorClicked.emit(QUrl(f"folio-source:0:{row}"))
         assert "<a " not in viewer.text_view.toHtml()
         assert not viewer.text_view.openExternalLinks()
     window.close()
