@@ -118,10 +118,10 @@ def bench_index(
         texts = sorted(
             {
                 embedding_text(r[0], r[1])
-                for r in coll.store.db.execute("SELECT context, text FROM chunks")
+                for r in coll._local_store().db.execute("SELECT context, text FROM chunks")
             }
         )
-        labels = [_doc_label(r[0], r[1]) for r in coll.store.doc_profiles_and_paths()]
+        labels = [_doc_label(r[0], r[1]) for r in coll._local_store().doc_profiles_and_paths()]
         work = texts + labels
         model: Any = cast(Any, emb).model
         # 1. sentence-transformers as it comes: encode(), its default batch of 32, torch's
@@ -137,7 +137,7 @@ def bench_index(
         t0 = time.perf_counter()
         again = coll.index(paths)
         t_reindex = time.perf_counter() - t0
-        pages = coll.store.db.execute(
+        pages = coll._local_store().db.execute(
             "SELECT coalesce(sum(n_pages), 0) FROM documents WHERE kind='pdf'"
         ).fetchone()[0]
         out: dict[str, Any] = {
