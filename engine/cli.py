@@ -211,9 +211,29 @@ def cmd_chats(args: argparse.Namespace) -> int:
     return 0
 
 
+_STORE_HELP = (
+    "a PostgreSQL server holding the collection, shared by a team "
+    "(postgresql://user@server/database); default: this computer's own collections"
+)
+
+
+def _open(lib: Any, args: argparse.Namespace, create: bool = False) -> Any:
+    """The collection named by --collection: shared from a PostgreSQL server when --store
+    names one (made there when indexing), else the one in Folio's home folder."""
+    store = getattr(args, "store", None)
+    if store:
+        if not store.startswith(("postgresql://", "postgres://")):
+            raise FolioError(
+                "--store takes the address of a PostgreSQL server, such as "
+                "postgresql://folio_indexer@server/folio."
+            )
+        return lib.open_shared(store, args.collection, create=create)
+    return lib.get_or_create(args.collection) if create else lib.open(args.collection)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     lib = _library(args)
-    coll = lib.get_or_create(args.collection)
+    coll = _open(lib, args, create=True)
     cancel = CancelToken()
     try:
         paths = [Path(p) for p in args.paths] or None
@@ -242,7 +262,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     lib = _library(args)
-    with lib.open(args.collection) as coll:
+    with _open(lib, args) as coll:
         if args.all:
             groups = coll.search_all(args.query)
             if args.json:
@@ -737,6 +757,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not read scanned pages and pictures by text recognition (OCR)",
     )
+    i.add_argument("--store", help=_STORE_HELP)
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index)
 
@@ -745,6 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--collection", "-c", required=True)
     s.add_argument("--k", type=int, default=5)
     s.add_argument("--all", action="store_true", help="every relevant document, not just top k")
+    s.add_argument("--store", help=_STORE_HELP)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
 
