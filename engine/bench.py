@@ -461,6 +461,11 @@ def run_bench(args: argparse.Namespace) -> int:
         if args.out:
             cmd += ["--out", args.out]
         return subprocess.call(cmd, cwd=REPO)
+    elif args.what == "pgscale":
+        from .bench_pgscale import bench_pgscale
+
+        sizes = [int(x) for x in args.passages.split(",") if x]
+        result = bench_pgscale(sizes, args.dsn, args.runs)
     elif args.what == "stop":
         from .bench_stop import bench_stop
 

@@ -902,6 +902,7 @@ def build_parser() -> argparse.ArgumentParser:
             "quotes",
             "stop",
             "soak",
+            "pgscale",
         ],
     )
     b.add_argument("paths", nargs="*")
@@ -937,6 +938,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--trials", type=int, default=5, help="stop: Stop presses per length")
     b.add_argument("--threads", type=int, default=0, help="stop, soak: CPU threads (0: all)")
     b.add_argument("--minutes", type=float, default=60.0, help="soak: how long to run")
+    b.add_argument(
+        "--passages", default="100000,1000000", help="pgscale: collection sizes in passages"
+    )
+    b.add_argument(
+        "--dsn", help="pgscale: a PostgreSQL server (default: start the embedded test server)"
+    )
+    b.add_argument("--runs", type=int, default=200, help="pgscale: queries per search kind")
     b.set_defaults(func=cmd_bench)
     return p
 
