@@ -137,9 +137,11 @@ def bench_index(
         t0 = time.perf_counter()
         again = coll.index(paths)
         t_reindex = time.perf_counter() - t0
-        pages = coll._local_store().db.execute(
-            "SELECT coalesce(sum(n_pages), 0) FROM documents WHERE kind='pdf'"
-        ).fetchone()[0]
+        pages = (
+            coll._local_store()
+            .db.execute("SELECT coalesce(sum(n_pages), 0) FROM documents WHERE kind='pdf'")
+            .fetchone()[0]
+        )
         out: dict[str, Any] = {
             "documents_indexed": len(report.indexed),
             "documents_failed": len(report.failed),

@@ -18,6 +18,7 @@ import struct
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -145,15 +146,17 @@ def _measure(store: Any, ann: Any, mat: np.ndarray, qvecs: np.ndarray, ids: np.n
 
 
 def _copy_rows(doc_ids: np.ndarray, texts: list[str], stems: list[list[str]], mat: np.ndarray,
-               first_id: int) -> bytes:  # fmt: skip
-    """Rows of the chunks table in COPY's binary format."""
+               first_id: int) -> tuple[bytes, bytes]:  # fmt: skip
+    """Rows of the chunks table in COPY's binary format (and, second, those of the staging
+    table of their words)."""
     out = bytearray()
+    words_out = bytearray()
     head = struct.pack(">hh", DIM, 0)
     for i, (text, words) in enumerate(zip(texts, stems, strict=True)):
         t = text.encode()
         terms = " ".join(words).encode()
         vec = head + mat[i].astype(">f4").tobytes()
-        out += struct.pack(">h", 14)
+        out += struct.pack(">h", 12)
         out += struct.pack(">iq", 8, first_id + i)  # id
         out += struct.pack(">iq", 8, int(doc_ids[i]))  # doc_id
         out += struct.pack(">ii", 4, i % PER_DOC)  # ord
@@ -165,10 +168,10 @@ def _copy_rows(doc_ids: np.ndarray, texts: list[str], stems: list[list[str]], ma
         out += struct.pack(">i", 0)  # context ''
         out += struct.pack(">i", 0)  # keywords ''
         out += struct.pack(">i?", 1, False)  # ocr
-        out += struct.pack(">ii", 4, len(words))  # n_words
-        out += struct.pack(">i", len(terms)) + terms  # terms
         out += struct.pack(">i", len(vec)) + vec  # embedding
-    return bytes(out)
+        words_out += struct.pack(">hiqii", 3, 8, first_id + i, 4, len(words))
+        words_out += struct.pack(">i", len(terms)) + terms
+    return bytes(out), bytes(words_out)
 
 
 def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
@@ -181,7 +184,7 @@ def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None]) -> di
         store.set_meta("embed_model", "synthetic")
         store.set_meta("embed_dim", str(DIM))
         # Bulk load: no index but the primary key while loading; the others built after.
-        for index in ("chunks_embedding", "chunks_tsv", "chunks_doc", "chunks_page"):
+        for index in ("chunks_embedding", "words_tsv", "chunks_doc", "chunks_page"):
             db.execute(f"DROP INDEX IF EXISTS {index}")
         mat, qvecs = synthetic_vectors(n, seed=n)
         ids = np.arange(1, n + 1, dtype=np.int64)
@@ -197,19 +200,36 @@ def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None]) -> di
             )
         text_iter = passages(n, seed=n + 1)
         step = 20_000
+        header = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+        db.execute("CREATE TEMP TABLE words_in (id BIGINT, n_words INTEGER, terms TEXT)")
+        staged = bytearray(header)
         with (
             db.cursor() as cur,
             cur.copy(
                 'COPY chunks(id, doc_id, ord, page, start, "end", n_tokens, text, context,'
-                " keywords, ocr, n_words, terms, embedding) FROM STDIN WITH (FORMAT BINARY)"
+                " keywords, ocr, embedding) FROM STDIN WITH (FORMAT BINARY)"
             ) as copy,
         ):
-            copy.write(b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0))
+            copy.write(header)
             for at in range(0, n, step):
                 texts = [next(text_iter) for _ in range(min(step, n - at))]
                 stems = fts_words(texts)
-                copy.write(_copy_rows(doc_ids[at:], texts, stems, mat[at:], at + 1))
+                rows, word_rows = _copy_rows(doc_ids[at:], texts, stems, mat[at:], at + 1)
+                copy.write(rows)
+                staged += word_rows
             copy.write(struct.pack(">h", -1))
+        staged += struct.pack(">h", -1)
+        with (
+            db.cursor() as cur,
+            cur.copy("COPY words_in FROM STDIN WITH (FORMAT BINARY)") as copy,
+        ):
+            copy.write(bytes(staged))
+        del staged
+        db.execute(
+            "INSERT INTO words(id, n_words, tsv) SELECT id, n_words, to_tsvector('simple', terms)"
+            " FROM words_in"
+        )
+        db.execute("DROP TABLE words_in")
         db.execute("SELECT setval(pg_get_serial_sequence('chunks', 'id'), %s)", (n,))
         db.execute(
             "SELECT setval(pg_get_serial_sequence('documents', 'id'), %s)", (int(doc_ids[-1]),)
@@ -220,8 +240,17 @@ def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None]) -> di
         db.execute("SET maintenance_work_mem = '6GB'")
         db.execute("CREATE INDEX chunks_doc ON chunks(doc_id, ord)")
         db.execute("CREATE INDEX chunks_page ON chunks(doc_id, page)")
-        db.execute("CREATE INDEX chunks_tsv ON chunks USING gin(tsv)")
+        db.execute("CREATE INDEX words_tsv ON words USING gin(tsv)")
+        db.execute(
+            "INSERT INTO lexemes(lexeme, df) SELECT u.lexeme, count(*) FROM words"
+            " CROSS JOIN LATERAL unnest(tsv) AS u GROUP BY u.lexeme"
+        )
+        db.execute(
+            "UPDATE word_totals SET passages = t.n, words = t.w"
+            " FROM (SELECT count(*) AS n, sum(n_words) AS w FROM words) AS t"
+        )
         db.execute("VACUUM ANALYZE chunks")
+        db.execute("VACUUM ANALYZE words")
         indexes = time.perf_counter() - t1
         log(f"{n}: HNSW build")
         t2 = time.perf_counter()
@@ -242,6 +271,14 @@ def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None]) -> di
             "hnsw_build_seconds": round(hnsw, 1),
         }
         result.update(_measure(store, ann, mat, qvecs, ids, keyword_queries(200, n), runs))
+        # recall@10 and latency against the search list's length (hnsw.ef_search)
+        sweep = {}
+        for ef in (40, 100, 200, 400):
+            probe = PgVectorIndex(store, DIM, ef_search=ef)
+            lat = _ms(partial(probe.search, qvecs[0], 10), 50)
+            sweep[str(ef)] = {"recall_at_10": _recall(probe.search, mat, qvecs, ids)}
+            sweep[str(ef)].update(_summary(lat))
+        result["ef_search"] = sweep
         size = db.execute("SELECT pg_total_relation_size('chunks')").fetchone()
         result["table_and_indexes_gb"] = round(int(size[0]) / 1e9, 2) if size else 0.0
         return result

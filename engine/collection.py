@@ -329,9 +329,7 @@ class Collection:
             # The same texts indexing embeds: each passage with its context header, and each
             # document's label (the routing vector).
             db = self._local_store().db
-            rows = db.execute(
-                "SELECT id, context, text FROM chunks ORDER BY id"
-            ).fetchall()
+            rows = db.execute("SELECT id, context, text FROM chunks ORDER BY id").fetchall()
             ids = [r[0] for r in rows]
             docs = db.execute(
                 "SELECT id, path, profile FROM documents WHERE status='indexed' ORDER BY id"
@@ -357,13 +355,9 @@ class Collection:
             self.store.begin()
             try:
                 for cid, v in zip(ids, vecs, strict=True):
-                    db.execute(
-                        "UPDATE chunks SET vector=? WHERE id=?", (v.tobytes(), cid)
-                    )
+                    db.execute("UPDATE chunks SET vector=? WHERE id=?", (v.tobytes(), cid))
                 for d, v in zip(docs, labels, strict=True):
-                    db.execute(
-                        "UPDATE documents SET vector=? WHERE id=?", (v.tobytes(), d[0])
-                    )
+                    db.execute("UPDATE documents SET vector=? WHERE id=?", (v.tobytes(), d[0]))
                 self.store.set_meta("embed_model", emb.name)
                 self.store.set_meta("embed_fingerprint", emb.fingerprint)
                 self.store.set_meta("embed_dim", str(emb.dim))

@@ -337,9 +337,7 @@ class Retriever:
         # Keyword evidence: chunks containing all content words (AND), scanned without a limit.
         terms = keyword_terms(query)
         keyword_chunks = (
-            {cid for cid, _ in self.store.search_terms(terms, "AND", None)}
-            if terms
-            else set()
+            {cid for cid, _ in self.store.search_terms(terms, "AND", None)} if terms else set()
         )
         candidates = {cid for cid, s in sim_of.items() if s >= threshold} | keyword_chunks
         rows = self.store.chunks(sorted(candidates))

@@ -8,7 +8,7 @@ model pin work on it unchanged:
 
 - Each collection is one schema (``folio_<name>``) holding the same tables as the SQLite store;
   every document is written in one transaction with its passages, their vectors and keywords
-  (a generated tsvector column), so a killed indexer leaves whole documents only.
+  (a tsvector of its words beside it), so a killed indexer leaves whole documents only.
 - The vectors are in the table and indexed by pgvector's HNSW index in the same transaction:
   there is no second file to reconcile, so ``PgVectorIndex`` asks the database.
 - Keywords are ranked by BM25 computed from the tsvector (term frequencies, passage lengths in
@@ -98,16 +98,23 @@ def _migrations(dim: int, schema: str) -> list[str]:
             context TEXT NOT NULL DEFAULT '',
             keywords TEXT NOT NULL DEFAULT '',
             ocr BOOLEAN NOT NULL DEFAULT FALSE,
-            n_words INTEGER NOT NULL DEFAULT 0,
-            terms TEXT NOT NULL DEFAULT '',
-            embedding vector({dim}) NOT NULL,
-            tsv tsvector GENERATED ALWAYS AS (
-                to_tsvector('pg_catalog.simple'::regconfig, terms)
-            ) STORED
+            embedding vector({dim}) NOT NULL
         );
         CREATE INDEX chunks_doc ON chunks(doc_id, ord);
         CREATE INDEX chunks_page ON chunks(doc_id, page);
-        CREATE INDEX chunks_tsv ON chunks USING gin(tsv);
+        CREATE TABLE words (
+            id BIGINT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            n_words INTEGER NOT NULL,
+            tsv tsvector NOT NULL
+        );
+        CREATE INDEX words_tsv ON words USING gin(tsv);
+        CREATE TABLE lexemes (lexeme TEXT PRIMARY KEY, df BIGINT NOT NULL);
+        CREATE TABLE word_totals (
+            one INTEGER PRIMARY KEY CHECK (one = 1),
+            passages BIGINT NOT NULL,
+            words BIGINT NOT NULL
+        );
+        INSERT INTO word_totals VALUES (1, 0, 0);
         CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops)
             WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION});
         CREATE TABLE ocr_pages (
@@ -351,6 +358,7 @@ class PgStore:
         self._run("UPDATE documents SET unavailable='' WHERE id = ANY(%s)", (list(doc_ids),))
 
     def delete_doc(self, doc_id: int) -> list[int]:
+        self._count_words(doc_id, -1)
         rows = self._run("DELETE FROM chunks WHERE doc_id=%s RETURNING id", (doc_id,))
         ids = [int(r[0]) for r in rows]
         self._run("DELETE FROM documents WHERE id=%s", (doc_id,))
@@ -425,11 +433,10 @@ class PgStore:
         for i, c in enumerate(chunks):
             context = contexts[i] if i < len(contexts) else ""
             keywords = " ".join(joined_numbers(c.text))
-            terms = stems[i]
             got = self._run(
                 'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, context,'
-                " keywords, ocr, n_words, terms, embedding) VALUES(%s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s::vector) RETURNING id",
+                " keywords, ocr, embedding) VALUES(%s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s::vector) RETURNING id",
                 (
                     doc_id,
                     i,
@@ -441,12 +448,17 @@ class PgStore:
                     context,
                     keywords,
                     c.page in ocr,
-                    len(terms),
-                    " ".join(terms),
                     vector_text(vecs[i]),
                 ),
             ).fetchone()
             ids.append(int(got[0]))
+        if ids:
+            self._run(
+                "INSERT INTO words(id, n_words, tsv) SELECT id, n, to_tsvector('simple', t)"
+                " FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS u(id, n, t)",
+                (ids, [len(w) for w in stems], [" ".join(w) for w in stems]),
+            )
+            self._count_words(doc_id, +1)
         for page, boxes in sorted(ocr.items()):
             self._run(
                 "INSERT INTO ocr_pages(doc_id, page, boxes) VALUES(%s, %s, %s)",
@@ -469,19 +481,43 @@ class PgStore:
             int(r[0])
             for r in self._run(
                 'INSERT INTO chunks(doc_id, ord, page, start, "end", n_tokens, text, context,'
-                " keywords, ocr, n_words, terms, embedding)"
+                " keywords, ocr, embedding)"
                 ' SELECT %s, ord, page, start, "end", n_tokens, text, context, keywords, ocr,'
-                " n_words, terms, embedding FROM chunks WHERE doc_id=%s ORDER BY ord"
-                " RETURNING id",
+                " embedding FROM chunks WHERE doc_id=%s ORDER BY ord RETURNING id",
                 (doc_id, src.id),
             )
         ]
+        self._run(
+            "INSERT INTO words(id, n_words, tsv) SELECT n.id, w.n_words, w.tsv FROM chunks o"
+            " JOIN words w ON w.id = o.id JOIN chunks n ON n.doc_id = %s AND n.ord = o.ord"
+            " WHERE o.doc_id = %s",
+            (doc_id, src.id),
+        )
+        self._count_words(doc_id, +1)
         self._run(
             "INSERT INTO ocr_pages(doc_id, page, boxes) SELECT %s, page, boxes FROM ocr_pages"
             " WHERE doc_id=%s",
             (doc_id, src.id),
         )
         return doc_id, sorted(ids)
+
+    def _count_words(self, doc_id: int, sign: int) -> None:
+        """Add (or take away) a document's passages to the keyword statistics BM25 reads: how
+        many passages hold each word, how many passages and words there are. Kept in the same
+        transaction as the passages, so they always agree."""
+        self._run(
+            "INSERT INTO lexemes(lexeme, df) SELECT u.lexeme, %s * count(*) FROM chunks c"
+            " JOIN words w ON w.id = c.id CROSS JOIN LATERAL unnest(w.tsv) AS u"
+            " WHERE c.doc_id = %s GROUP BY u.lexeme"
+            " ON CONFLICT (lexeme) DO UPDATE SET df = lexemes.df + excluded.df",
+            (sign, doc_id),
+        )
+        self._run(
+            "UPDATE word_totals SET passages = passages + %s * t.n, words = words + %s * t.w"
+            " FROM (SELECT count(*) AS n, coalesce(sum(w.n_words), 0) AS w FROM chunks c"
+            " JOIN words w ON w.id = c.id WHERE c.doc_id = %s) AS t",
+            (sign, sign, doc_id),
+        )
 
     # -- passages -----------------------------------------------------------------------
 
@@ -617,19 +653,18 @@ class PgStore:
     def _lexeme_count(self, lexeme: str) -> int:
         self._fresh_caches()
         if lexeme not in self._df:
-            row = self._run(
-                "SELECT count(*) FROM chunks WHERE tsv @@ %s::tsquery", (_quoted(lexeme),)
-            ).fetchone()
-            self._df[lexeme] = int(row[0])
+            row = self._run("SELECT df FROM lexemes WHERE lexeme = %s", (lexeme,)).fetchone()
+            self._df[lexeme] = int(row[0]) if row else 0
         return self._df[lexeme]
 
     def _collection_stats(self) -> tuple[int, float]:
         """(passages, mean passage length in words) for BM25, kept until documents change."""
         self._fresh_caches()
         if self._stats is None:
-            row = self._run("SELECT count(*), coalesce(avg(n_words), 0) FROM chunks").fetchone()
+            row = self._run("SELECT passages, words FROM word_totals").fetchone()
             assert self._df_version is not None
-            self._stats = (self._df_version, int(row[0]), float(row[1]))
+            n = int(row[0]) if row else 0
+            self._stats = (self._df_version, n, float(row[1]) / n if n else 0.0)
         return self._stats[1], self._stats[2]
 
     def term_count(self, term: str) -> int:
@@ -650,7 +685,7 @@ class PgStore:
         if limit is None and mode == "AND":
             # Every match, no ranking needed (the exhaustive scan keeps them all).
             rows = self._run(
-                "SELECT id FROM chunks WHERE tsv @@ %s::tsquery ORDER BY id", (query,)
+                "SELECT id FROM words WHERE tsv @@ %s::tsquery ORDER BY id", (query,)
             ).fetchall()
             return [(int(r[0]), 0.0) for r in rows]
         n, avg_words = self._collection_stats()
@@ -663,7 +698,7 @@ class PgStore:
             "SELECT h.id, sum(w.idf * (cardinality(u.positions) * %(k1p)s)"
             "   / (cardinality(u.positions) + %(k1)s * (1 - %(b)s + %(b)s * h.n_words / %(avg)s)))"
             "   AS score"
-            " FROM (SELECT id, tsv, n_words FROM chunks WHERE tsv @@ %(q)s::tsquery) AS h"
+            " FROM (SELECT id, tsv, n_words FROM words WHERE tsv @@ %(q)s::tsquery) AS h"
             " CROSS JOIN LATERAL unnest(h.tsv) AS u"
             " JOIN unnest(%(lex)s::text[], %(idf)s::float8[]) AS w(lex, idf) ON w.lex = u.lexeme"
             " GROUP BY h.id ORDER BY score DESC, h.id LIMIT %(limit)s",
@@ -681,7 +716,11 @@ class PgStore:
         return [(int(r[0]), -float(r[1])) for r in rows]
 
     def keyword_mismatch(self) -> int:
-        return 0  # the tsvector is a generated column of the passage: it cannot differ
+        row = self._run(
+            "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM words w"
+            " WHERE w.id = c.id)"
+        ).fetchone()
+        return int(row[0]) if row else 0  # written in the passage's transaction: always 0
 
     def rebuild_keywords(self) -> None:
         return None
@@ -756,10 +795,11 @@ class PgVectorIndex:
     """Nearest passages by pgvector's HNSW index. The vectors are written with their passages,
     in the same transaction, so there is nothing to add, remove, reconcile or save here."""
 
-    def __init__(self, store: PgStore, dim: int) -> None:
+    def __init__(self, store: PgStore, dim: int, ef_search: int = 0) -> None:
         self.store = store
         self.dim = dim
         self.dirty = False
+        self.ef_search = ef_search or EF_SEARCH
 
     def __len__(self) -> int:
         return self.store.chunk_count()
@@ -768,7 +808,7 @@ class PgVectorIndex:
         """(chunk id, cosine similarity) best first."""
         if k <= 0:
             return []
-        ef = max(EF_SEARCH, 2 * k)
+        ef = max(self.ef_search, 2 * k)
         if ef != self.store._ef:
             self.store._run(f"SET hnsw.ef_search = {int(ef)}")
             self.store._ef = ef
