@@ -296,7 +296,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     lib = _library(args)
     if args.check:
         return _check(lib, args)
-    with lib.open(args.collection) as coll:
+    with _open(lib, args) as coll:
         info = coll.info()
         docs = coll.documents()
         failures = [{"document": d.path, "reason": d.reason} for d in docs if d.status == "failed"]
@@ -345,7 +345,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _check(lib: Any, args: argparse.Namespace) -> int:
     """folio status --check: 0 when the collection is consistent, 1 when something is not."""
-    with lib.open(args.collection) as coll:
+    with _open(lib, args) as coll:
         found = coll.check()
         name = coll.name
     if args.json:
@@ -565,7 +565,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     lib = _library(args)
     if not args.collection and not args.no_retrieval:
         raise FolioError("Name a collection with --collection, or use --no-retrieval.")
-    collections = [] if args.no_retrieval else [lib.open(name) for name in args.collection]
+    if args.no_retrieval:
+        collections = []
+    elif args.store:  # shared collections, read-only from here
+        collections = [
+            lib.open_shared(args.store, name, read_only=True) for name in args.collection
+        ]
+    else:
+        collections = [lib.open(name) for name in args.collection]
     # The organisation's settings file may name a server (and lock it): see system_settings.py.
     from .system_settings import load_system_settings, server_choice
 
@@ -786,6 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="documents, chunks and failures of a collection")
     st.add_argument("--collection", "-c", required=True)
+    st.add_argument("--store", help=_STORE_HELP)
     st.add_argument(
         "--check",
         action="store_true",
@@ -803,6 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="ask a question; the answer cites its sources")
     a.add_argument("question")
     a.add_argument("--collection", "-c", action="append", help="repeat to ask several")
+    a.add_argument("--store", help=_STORE_HELP)
     a.add_argument("--no-retrieval", action="store_true", help="the model alone, no documents")
     a.add_argument(
         "--adapter", action="append", help="a GGUF LoRA adapter, PATH or PATH@SCALE; repeatable"

@@ -102,6 +102,7 @@ class SharedCollection(Collection):
         report.documents = len(docs)
         report.chunks = self.pg.chunk_count()
         report.chunks_without_document, wrong = self.pg.orphans()
+        report.chunks_without_keywords = self.pg.keyword_mismatch()
         if wrong:
             counts: dict[int, int] = {}
             for r in self.pg._run("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id"):

@@ -188,6 +188,10 @@ def test_sigkill_of_the_indexer_then_resume(
     assert {f["path"] for f in report["indexed"]} == done - before
     check = coll.check()
     assert check.ok
+    status = [*cmd[:5], "status", "--collection", name, "--store", pg.dsn, "--check"]
+    checked = subprocess.run(status, capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr[-2000:]
+    assert "Consistent" in checked.stdout
     # A third run finds everything unchanged and embeds nothing.
     third = coll.index()
     assert third.chunks_embedded == 0 and len(third.unchanged) == 40
