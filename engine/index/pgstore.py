@@ -276,6 +276,13 @@ class PgStore:
                 f"The connection to the collection server {where(self.dsn)} was lost. "
                 "Nothing half-written is kept; try again when the server can be reached."
             ) from e
+        except psycopg.Error as e:
+            why = (e.diag.message_primary or "").rstrip(".") if e.diag else ""
+            raise StorageError(
+                f"The collection server {where(self.dsn)} refused Folio's request"
+                + (f" ({why})" if why else "")
+                + ". Nothing half-written is kept; if this happens again, tell IT."
+            ) from e
 
     # -- transactions -------------------------------------------------------------------
 
