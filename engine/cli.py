@@ -217,10 +217,26 @@ _STORE_HELP = (
 )
 
 
+def _shared_store(name: str) -> str:
+    """The PostgreSQL address the organisation's settings file gives for collection ``name``
+    ("shared_store", for the collections listed in "shared_collections"), else ''."""
+    from .system_settings import load_system_settings
+
+    values = load_system_settings().values
+    names = values.get("shared_collections") or []
+    listed = isinstance(names, list) and name.casefold() in {str(n).casefold() for n in names}
+    return str(values.get("shared_store") or "").strip() if listed else ""
+
+
 def _open(lib: Any, args: argparse.Namespace, create: bool = False) -> Any:
     """The collection named by --collection: shared from a PostgreSQL server when --store
-    names one (made there when indexing), else the one in Folio's home folder."""
+    names one (made there when indexing) or the organisation's settings file lists it as
+    shared (opened read-only), else the one in Folio's home folder."""
     store = getattr(args, "store", None)
+    if not store and not create:
+        shared = _shared_store(args.collection)
+        if shared:
+            return lib.open_shared(shared, args.collection, read_only=True)
     if store:
         if not store.startswith(("postgresql://", "postgres://")):
             raise FolioError(
@@ -572,7 +588,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
             lib.open_shared(args.store, name, read_only=True) for name in args.collection
         ]
     else:
-        collections = [lib.open(name) for name in args.collection]
+        collections = [
+            lib.open_shared(store, name, read_only=True)
+            if (store := _shared_store(name))
+            else lib.open(name)
+            for name in args.collection
+        ]
     # The organisation's settings file may name a server (and lock it): see system_settings.py.
     from .system_settings import load_system_settings, server_choice
 

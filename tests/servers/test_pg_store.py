@@ -51,9 +51,7 @@ def spans(hits: list) -> list[tuple[str, int, int, int]]:  # type: ignore[type-a
     return [(Path(h.path).name, h.page, h.start, h.end) for h in hits]
 
 
-def test_shared_collection_equals_local_one(
-    tmp_path: Path, pg: PgServer, library: Library
-) -> None:
+def test_shared_collection_equals_local_one(tmp_path: Path, pg: PgServer, library: Library) -> None:
     src = chapters(tmp_path, 25)
     local = library.create("local")
     local_report = local.index([src])
@@ -142,9 +140,7 @@ def test_unreachable_server_is_a_sentence(library: Library) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_of_the_indexer_then_resume(
-    tmp_path: Path, pg: PgServer, library: Library
-) -> None:
+def test_sigkill_of_the_indexer_then_resume(tmp_path: Path, pg: PgServer, library: Library) -> None:
     src = chapters(tmp_path, 40)
     name = "test killed"
     cmd = [sys.executable, "-m", "engine.cli", "--home", str(tmp_path / "home"), "index"]
@@ -206,3 +202,30 @@ def test_local_collections_load_nothing_of_postgresql(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_settings_file_points_the_command_at_the_shared_collection(
+    tmp_path: Path, pg: PgServer, library: Library
+) -> None:
+    src = chapters(tmp_path, 4)
+    question = headings(src)[0]
+    with library.open_shared(pg.dsn, "test settings", create=True) as indexer:
+        indexer.index([src])
+        expected = spans(indexer.search(question, k=3))
+    settings = tmp_path / "org-settings.json"
+    settings.write_text(
+        json.dumps({"shared_store": pg.dsn, "shared_collections": ["Test Settings"]}), "utf-8"
+    )
+    env = {**os.environ, "FOLIO_SYSTEM_SETTINGS": str(settings)}
+    cmd = [sys.executable, "-m", "engine.cli", "--home", str(tmp_path / "home"), "search"]
+    cmd += [question, "--collection", "test settings", "--k", "3", "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    hits = json.loads(done.stdout)["hits"]
+    got = [(Path(h["document"]).name, h["page"], h["start"], h["end"]) for h in hits]
+    assert got == expected
+    # Without the file the name is a local collection's, and there is none.
+    env["FOLIO_SYSTEM_SETTINGS"] = str(tmp_path / "none.json")
+    missing = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert missing.returncode != 0
+    assert "no collection named" in missing.stderr + missing.stdout
