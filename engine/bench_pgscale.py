@@ -272,7 +272,7 @@ def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None]) -> di
         result.update(_measure(store, ann, mat, qvecs, ids, keyword_queries(200, n), runs))
         # recall@10 and latency against the search list's length (hnsw.ef_search)
         sweep = {}
-        for ef in (40, 100, 200, 400):
+        for ef in (40, 100, 200, 400, 800):
             probe = PgVectorIndex(store, DIM, ef_search=ef)
             lat = []
             for q in qvecs[:100]:  # a different query each time (one repeated is cached)
