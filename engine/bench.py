@@ -118,10 +118,10 @@ def bench_index(
         texts = sorted(
             {
                 embedding_text(r[0], r[1])
-                for r in coll.store.db.execute("SELECT context, text FROM chunks")
+                for r in coll._local_store().db.execute("SELECT context, text FROM chunks")
             }
         )
-        labels = [_doc_label(r[0], r[1]) for r in coll.store.doc_profiles_and_paths()]
+        labels = [_doc_label(r[0], r[1]) for r in coll._local_store().doc_profiles_and_paths()]
         work = texts + labels
         model: Any = cast(Any, emb).model
         # 1. sentence-transformers as it comes: encode(), its default batch of 32, torch's
@@ -137,9 +137,11 @@ def bench_index(
         t0 = time.perf_counter()
         again = coll.index(paths)
         t_reindex = time.perf_counter() - t0
-        pages = coll.store.db.execute(
-            "SELECT coalesce(sum(n_pages), 0) FROM documents WHERE kind='pdf'"
-        ).fetchone()[0]
+        pages = (
+            coll._local_store()
+            .db.execute("SELECT coalesce(sum(n_pages), 0) FROM documents WHERE kind='pdf'")
+            .fetchone()[0]
+        )
         out: dict[str, Any] = {
             "documents_indexed": len(report.indexed),
             "documents_failed": len(report.failed),
@@ -461,6 +463,11 @@ def run_bench(args: argparse.Namespace) -> int:
         if args.out:
             cmd += ["--out", args.out]
         return subprocess.call(cmd, cwd=REPO)
+    elif args.what == "pgscale":
+        from .bench_pgscale import bench_pgscale
+
+        sizes = [int(x) for x in args.passages.split(",") if x]
+        result = bench_pgscale(sizes, args.dsn, args.runs)
     elif args.what == "stop":
         from .bench_stop import bench_stop
 

@@ -211,9 +211,45 @@ def cmd_chats(args: argparse.Namespace) -> int:
     return 0
 
 
+_STORE_HELP = (
+    "a PostgreSQL server holding the collection, shared by a team "
+    "(postgresql://user@server/database); default: this computer's own collections"
+)
+
+
+def _shared_store(name: str) -> str:
+    """The PostgreSQL address the organisation's settings file gives for collection ``name``
+    ("shared_store", for the collections listed in "shared_collections"), else ''."""
+    from .system_settings import load_system_settings
+
+    values = load_system_settings().values
+    names = values.get("shared_collections") or []
+    listed = isinstance(names, list) and name.casefold() in {str(n).casefold() for n in names}
+    return str(values.get("shared_store") or "").strip() if listed else ""
+
+
+def _open(lib: Any, args: argparse.Namespace, create: bool = False) -> Any:
+    """The collection named by --collection: shared from a PostgreSQL server when --store
+    names one (made there when indexing) or the organisation's settings file lists it as
+    shared (opened read-only), else the one in Folio's home folder."""
+    store = getattr(args, "store", None)
+    if not store and not create:
+        shared = _shared_store(args.collection)
+        if shared:
+            return lib.open_shared(shared, args.collection, read_only=True)
+    if store:
+        if not store.startswith(("postgresql://", "postgres://")):
+            raise FolioError(
+                "--store takes the address of a PostgreSQL server, such as "
+                "postgresql://folio_indexer@server/folio."
+            )
+        return lib.open_shared(store, args.collection, create=create)
+    return lib.get_or_create(args.collection) if create else lib.open(args.collection)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     lib = _library(args)
-    coll = lib.get_or_create(args.collection)
+    coll = _open(lib, args, create=True)
     cancel = CancelToken()
     try:
         paths = [Path(p) for p in args.paths] or None
@@ -242,7 +278,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     lib = _library(args)
-    with lib.open(args.collection) as coll:
+    with _open(lib, args) as coll:
         if args.all:
             groups = coll.search_all(args.query)
             if args.json:
@@ -276,7 +312,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     lib = _library(args)
     if args.check:
         return _check(lib, args)
-    with lib.open(args.collection) as coll:
+    with _open(lib, args) as coll:
         info = coll.info()
         docs = coll.documents()
         failures = [{"document": d.path, "reason": d.reason} for d in docs if d.status == "failed"]
@@ -325,7 +361,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _check(lib: Any, args: argparse.Namespace) -> int:
     """folio status --check: 0 when the collection is consistent, 1 when something is not."""
-    with lib.open(args.collection) as coll:
+    with _open(lib, args) as coll:
         found = coll.check()
         name = coll.name
     if args.json:
@@ -545,7 +581,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
     lib = _library(args)
     if not args.collection and not args.no_retrieval:
         raise FolioError("Name a collection with --collection, or use --no-retrieval.")
-    collections = [] if args.no_retrieval else [lib.open(name) for name in args.collection]
+    if args.no_retrieval:
+        collections = []
+    elif args.store:  # shared collections, read-only from here
+        collections = [
+            lib.open_shared(args.store, name, read_only=True) for name in args.collection
+        ]
+    else:
+        collections = [
+            lib.open_shared(store, name, read_only=True)
+            if (store := _shared_store(name))
+            else lib.open(name)
+            for name in args.collection
+        ]
     # The organisation's settings file may name a server (and lock it): see system_settings.py.
     from .system_settings import load_system_settings, server_choice
 
@@ -737,6 +785,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not read scanned pages and pictures by text recognition (OCR)",
     )
+    i.add_argument("--store", help=_STORE_HELP)
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index)
 
@@ -745,6 +794,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--collection", "-c", required=True)
     s.add_argument("--k", type=int, default=5)
     s.add_argument("--all", action="store_true", help="every relevant document, not just top k")
+    s.add_argument("--store", help=_STORE_HELP)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
 
@@ -764,6 +814,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="documents, chunks and failures of a collection")
     st.add_argument("--collection", "-c", required=True)
+    st.add_argument("--store", help=_STORE_HELP)
     st.add_argument(
         "--check",
         action="store_true",
@@ -781,6 +832,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="ask a question; the answer cites its sources")
     a.add_argument("question")
     a.add_argument("--collection", "-c", action="append", help="repeat to ask several")
+    a.add_argument("--store", help=_STORE_HELP)
     a.add_argument("--no-retrieval", action="store_true", help="the model alone, no documents")
     a.add_argument(
         "--adapter", action="append", help="a GGUF LoRA adapter, PATH or PATH@SCALE; repeatable"
@@ -880,6 +932,7 @@ def build_parser() -> argparse.ArgumentParser:
             "quotes",
             "stop",
             "soak",
+            "pgscale",
         ],
     )
     b.add_argument("paths", nargs="*")
@@ -915,6 +968,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--trials", type=int, default=5, help="stop: Stop presses per length")
     b.add_argument("--threads", type=int, default=0, help="stop, soak: CPU threads (0: all)")
     b.add_argument("--minutes", type=float, default=60.0, help="soak: how long to run")
+    b.add_argument(
+        "--passages", default="100000,1000000", help="pgscale: collection sizes in passages"
+    )
+    b.add_argument(
+        "--dsn", help="pgscale: a PostgreSQL server (default: start the embedded test server)"
+    )
+    b.add_argument("--runs", type=int, default=200, help="pgscale: queries per search kind")
     b.set_defaults(func=cmd_bench)
     return p
 

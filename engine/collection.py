@@ -14,10 +14,11 @@ from .embed.base import Embedder
 from .errors import CollectionError, EmbeddingModelMismatch, FolioError, IndexCorrupted
 from .evaluate import EvalQuestion, EvalReport, evaluate
 from .index.ann import VectorIndex
+from .index.base import CollectionStore, VectorSearch
 from .index.indexer import Indexer, IndexSettings
 from .index.lock import writer_lock
 from .index.repair import REBUILT, VECTORS, Consistency, check_consistency
-from .index.store import INDEX_FORMAT, DocRow, storage_errors
+from .index.store import INDEX_FORMAT, DocRow, Store, storage_errors
 from .ingest.context import embedding_text
 from .ingest.profile import document_label
 from .progress import CancelToken, ProgressCallback
@@ -48,10 +49,12 @@ class Collection:
     def __init__(self, library: Library, path: Path) -> None:
         self.library = library
         self.path = path
-        self.store, repaired = library._open_store(path)
+        store, repaired = library._open_store(path)
+        # The collection's storage: SQLite + hnswlib here, PostgreSQL in SharedCollection.
+        self.store: CollectionStore = store
         # What was repaired while this collection was open, for the app to tell the user.
         self.repairs: list[str] = [repaired] if repaired else []
-        self._ann: VectorIndex | None = None
+        self._ann: VectorSearch | None = None
         self._ann_version: tuple[int, float] | None = None  # documents_version() it matches
         self._doc_index: tuple[tuple[int, float], DocumentIndex] | None = None
 
@@ -87,15 +90,13 @@ class Collection:
         return self.store.get_meta(REBUILT)
 
     def info(self) -> CollectionInfo:
-        row = self.store.db.execute(
-            "SELECT count(*), coalesce(sum(status='failed'), 0) FROM documents"
-        ).fetchone()
+        documents, failed, chunks = self.store.counts()
         return CollectionInfo(
             name=self.name,
             path=self.path,
-            documents=int(row[0]) - int(row[1]),
-            chunks=self.store.chunk_count(),
-            failed=int(row[1]),
+            documents=documents,
+            chunks=chunks,
+            failed=failed,
             embed_model=self.embed_model,
             embed_fingerprint=self.embed_fingerprint,
         )
@@ -135,7 +136,12 @@ class Collection:
             self.store.set_meta("embed_dim", str(emb.dim))
         return emb
 
-    def ann(self) -> VectorIndex:
+    def _local_store(self) -> Store:
+        """The SQLite store (what only a collection on this computer has)."""
+        assert isinstance(self.store, Store)
+        return self.store
+
+    def ann(self) -> VectorSearch:
         """The vector index, loaded and reconciled with SQLite on first use, and brought in
         line again whenever the documents changed since (a collection kept open, such as the
         chat's, sees what the window's indexer or another process indexed meanwhile)."""
@@ -239,7 +245,7 @@ class Collection:
                 self.store.set_meta("index_format", str(INDEX_FORMAT))
             return report
 
-    def _drop_outside(self, report: IndexReport, ann: VectorIndex) -> None:
+    def _drop_outside(self, report: IndexReport, ann: VectorSearch) -> None:
         """Documents under none of the collection's folders (left by an older Folio that
         stopped between forgetting a folder and deleting its documents) leave the index."""
         roots = [r.rstrip(os.sep) for r in self.store.roots()]
@@ -269,8 +275,7 @@ class Collection:
         headers and document profiles): the next ``index`` reads them all again."""
         if self.store.get_meta("index_format") == str(INDEX_FORMAT):
             return False
-        row = self.store.db.execute("SELECT 1 FROM documents LIMIT 1").fetchone()
-        return row is not None
+        return self.store.documents_version()[0] > 0
 
     @property
     def outdated_notice(self) -> str:
@@ -323,11 +328,10 @@ class Collection:
         with self._writer_lock(progress, cancel), storage_errors():
             # The same texts indexing embeds: each passage with its context header, and each
             # document's label (the routing vector).
-            rows = self.store.db.execute(
-                "SELECT id, context, text FROM chunks ORDER BY id"
-            ).fetchall()
+            db = self._local_store().db
+            rows = db.execute("SELECT id, context, text FROM chunks ORDER BY id").fetchall()
             ids = [r[0] for r in rows]
-            docs = self.store.db.execute(
+            docs = db.execute(
                 "SELECT id, path, profile FROM documents WHERE status='indexed' ORDER BY id"
             ).fetchall()
             done = 0
@@ -351,13 +355,9 @@ class Collection:
             self.store.begin()
             try:
                 for cid, v in zip(ids, vecs, strict=True):
-                    self.store.db.execute(
-                        "UPDATE chunks SET vector=? WHERE id=?", (v.tobytes(), cid)
-                    )
+                    db.execute("UPDATE chunks SET vector=? WHERE id=?", (v.tobytes(), cid))
                 for d, v in zip(docs, labels, strict=True):
-                    self.store.db.execute(
-                        "UPDATE documents SET vector=? WHERE id=?", (v.tobytes(), d[0])
-                    )
+                    db.execute("UPDATE documents SET vector=? WHERE id=?", (v.tobytes(), d[0]))
                 self.store.set_meta("embed_model", emb.name)
                 self.store.set_meta("embed_fingerprint", emb.fingerprint)
                 self.store.set_meta("embed_dim", str(emb.dim))
@@ -405,10 +405,7 @@ class Collection:
 
         def page_texts(doc_id: int) -> dict[int, str]:
             pages: dict[int, str] = {}
-            rows = self.store.db.execute(
-                "SELECT page, text FROM chunks WHERE doc_id=? ORDER BY ord", (doc_id,)
-            )
-            for page, text in rows:
+            for page, _start, _end, text in self.store.page_chunks(doc_id, None):
                 pages[page] = pages.get(page, "") + "\n" + text
             return pages
 
@@ -468,14 +465,11 @@ class Collection:
     def _indexed_section(self, doc_id: int, page: int) -> str | None:
         """A page rebuilt from its stored passages: each at its start offset, gaps (text that
         no passage covers, such as blank lines) as spaces."""
-        rows = self.store.db.execute(
-            'SELECT start, "end", text FROM chunks WHERE doc_id=? AND page=? ORDER BY start',
-            (doc_id, page),
-        ).fetchall()
+        rows = self.store.page_chunks(doc_id, page)
         if not rows:
             return None
-        buf = [" "] * max(int(r[1]) for r in rows)
-        for start, _end, text in rows:
+        buf = [" "] * max(int(r[2]) for r in rows)
+        for _page, start, _end, text in rows:
             buf[int(start) : int(start) + len(text)] = list(text)
         return "".join(buf)
 
@@ -486,11 +480,11 @@ class Collection:
         passages, vectors or keyword entries without their counterpart (reads only)."""
         emb_dim = int(self.store.get_meta("embed_dim") or 0) or self.embedder.dim
         with storage_errors():
-            return check_consistency(self.store, VectorIndex(self.path / VECTORS, emb_dim))
+            return check_consistency(self._local_store(), VectorIndex(self.path / VECTORS, emb_dim))
 
     def verify(self) -> dict[str, int | str]:
         """Compare SQLite and the vector file; report and repair differences."""
-        result = self.store.check_integrity()
+        result = self._local_store().check_integrity()
         if result != "ok":
             log.warning("collection %s integrity check: %s", self.name, result)
             raise IndexCorrupted(

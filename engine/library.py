@@ -184,6 +184,17 @@ class Library:
             raise CollectionError(f"There is no collection named '{name}' (collections: {known}).")
         return Collection(self, d)
 
+    def open_shared(
+        self, dsn: str, name: str, *, create: bool = False, read_only: bool = False
+    ) -> Collection:
+        """A collection shared from the organisation's PostgreSQL server (``dsn``: a
+        postgresql:// connection string). ``create`` makes it when missing (the indexer on the
+        server); the desktops open it ``read_only``. Nothing of PostgreSQL is loaded unless a
+        shared collection is opened."""
+        from .shared import SharedCollection
+
+        return SharedCollection(self, dsn, name, create=create, read_only=read_only)
+
     def get_or_create(self, name: str) -> Collection:
         return self.open(name) if self._find(name) else self.create(name)
 

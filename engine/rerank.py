@@ -46,7 +46,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .index.store import Store
+from .index.base import CollectionStore
 from .ingest.context import is_table_row
 
 WEIGHTS = {
@@ -122,7 +122,7 @@ def _stems(terms: Sequence[str]) -> list[str]:
 
 
 def page_features(
-    store: Store,
+    store: CollectionStore,
     query: str,
     qv: np.ndarray,
     terms: Sequence[str],
@@ -138,16 +138,7 @@ def page_features(
     stems = _stems(terms)
     query_words = _WORD.findall(query.lower())
     # Every passage of the candidate pages, in one query.
-    values = ",".join("(?, ?)" for _ in pages)
-    args: list[int] = [x for p in pages for x in (p.doc_id, p.page)]
-    # A join on a VALUES list seeks each page in the chunks_page index (a row-value IN over the
-    # same list scans the table).
-    rows = store.db.execute(
-        "SELECT c.doc_id, c.page, c.text, c.context, c.vector, c.start"
-        f" FROM (VALUES {values}) AS v JOIN chunks AS c"
-        " ON c.doc_id = v.column1 AND c.page = v.column2 ORDER BY c.doc_id, c.page, c.ord",
-        args,
-    ).fetchall()
+    rows = store.page_passages([(p.doc_id, p.page) for p in pages])
     texts: dict[tuple[int, int, int], list[str]] = {}
     header: dict[tuple[int, int, int], str] = {}
     vmax: dict[tuple[int, int, int], float] = {}
@@ -196,7 +187,7 @@ def _analyse(text: str) -> tuple[str, str, str]:
 
 
 def rerank(
-    store: Store,
+    store: CollectionStore,
     query: str,
     qv: np.ndarray,
     terms: Sequence[str],

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed.base import Embedder
-from .index.ann import VectorIndex
-from .index.store import ChunkRow, Store
+from .index.base import CollectionStore, VectorSearch
+from .index.store import ChunkRow
 from .ingest.numbers import joined_numbers
 from .rerank import PageCandidate, rerank, unit_of
 from .route import DocumentIndex, query_facts
@@ -47,11 +47,6 @@ def keyword_terms(query: str) -> list[str]:
         if w not in _STOPWORDS and w not in out:
             out.append(w)
     return out
-
-
-def fts_expression(terms: Sequence[str], mode: str = "OR") -> str:
-    # Each term is quoted, so FTS5 operators or punctuation in a query cannot break the syntax.
-    return f" {mode} ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
 @dataclass(frozen=True)
@@ -98,9 +93,9 @@ def query_terms(query: str) -> list[str]:
     return terms + [t for t in joined_numbers(query) if t not in terms]
 
 
-def term_counts(store: Store, terms: Sequence[str]) -> dict[str, int]:
+def term_counts(store: CollectionStore, terms: Sequence[str]) -> dict[str, int]:
     """How many passages hold each term (its document frequency)."""
-    return {t: store.keyword_count(fts_expression([t])) for t in terms}
+    return {t: store.term_count(t) for t in terms}
 
 
 def rare_terms(df: dict[str, int]) -> list[str]:
@@ -111,7 +106,7 @@ def rare_terms(df: dict[str, int]) -> list[str]:
 
 
 def keyword_candidates(
-    store: Store,
+    store: CollectionStore,
     query: str,
     n: int,
     documents: frozenset[int] | None,
@@ -134,7 +129,7 @@ def keyword_candidates(
                 keep.append(t)
                 spent += df[t]
             terms = [t for t in terms if t in keep]
-    hits = store.keyword_search(fts_expression(terms), None if documents else n)
+    hits = store.search_terms(terms, "OR", None if documents else n)
     if documents is not None:
         allowed = set(store.doc_chunk_ids(documents))
         hits = [h for h in hits if h[0] in allowed][:n]
@@ -144,8 +139,8 @@ def keyword_candidates(
 class Retriever:
     def __init__(
         self,
-        store: Store,
-        ann: VectorIndex,
+        store: CollectionStore,
+        ann: VectorSearch,
         embedder: Embedder,
         collection: str,
         documents: DocumentIndex | None = None,
@@ -336,16 +331,13 @@ class Retriever:
         if not query.strip():
             return []
         qv = self.embedder.embed_query(query)
-        ids, mat = self.store.vectors(None, self.embedder.dim)
-        sims = mat @ qv if len(ids) else np.zeros(0, dtype=np.float32)
+        ids, sims = self.store.similarities(qv, self.embedder.dim)
         sim_of = {int(i): float(s) for i, s in zip(ids, sims, strict=True)}
 
         # Keyword evidence: chunks containing all content words (AND), scanned without a limit.
         terms = keyword_terms(query)
         keyword_chunks = (
-            {cid for cid, _ in self.store.keyword_search(fts_expression(terms, "AND"), None)}
-            if terms
-            else set()
+            {cid for cid, _ in self.store.search_terms(terms, "AND", None)} if terms else set()
         )
         candidates = {cid for cid, s in sim_of.items() if s >= threshold} | keyword_chunks
         rows = self.store.chunks(sorted(candidates))

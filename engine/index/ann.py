@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import StorageError
 from ..messages import storage_cause, what_to_do
-from .store import Store
+from .base import CollectionStore
 
 _M = 16
 _EF_CONSTRUCTION = 100
@@ -97,7 +97,7 @@ class VectorIndex:
             live.add(label)
         return live
 
-    def reconcile(self, store: Store) -> tuple[int, int]:
+    def reconcile(self, store: CollectionStore) -> tuple[int, int]:
         """Make the index hold exactly the chunks in ``store``. Returns (added, dropped)."""
         chunk_ids = store.chunk_ids()
         extra = self._live - chunk_ids
@@ -111,14 +111,14 @@ class VectorIndex:
             self.dirty = True
         return len(missing), len(extra)
 
-    def rebuild(self, store: Store) -> None:
+    def rebuild(self, store: CollectionStore) -> None:
         ids, vecs = store.vectors(None, self.dim)
         self._index = self._new(max(1024, int(len(ids) * 1.25)))
         self._live = set()
         self.add(ids, vecs, threads=-1)
         self.dirty = True
 
-    def compact(self, store: Store) -> bool:
+    def compact(self, store: CollectionStore) -> bool:
         """Rebuild from ``store`` when more vectors are marked deleted than are live (at least
         1024 of them): hnswlib keeps deleted ones in memory and in the file, so a collection
         whose files are edited and deleted all day would otherwise grow without end, and every

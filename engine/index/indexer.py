@@ -32,9 +32,9 @@ from ..ingest.profile import document_label
 from ..messages import problems
 from ..progress import CancelToken, ProgressCallback, Throttle, eta
 from ..types import IMAGE_SUFFIXES, FileOutcome, IndexReport, Progress
-from .ann import VectorIndex
+from .base import CollectionStore, VectorSearch
 from .scan import FILE_NOT_ALLOWED, PROBE_SECONDS, VANISHED, FileEntry, ScanProblem, walk
-from .store import DocRow, Store
+from .store import DocRow
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def _failed_in_older_words(doc: DocRow) -> bool:
 
 class Indexer:
     def __init__(
-        self, store: Store, ann: VectorIndex, embedder: Embedder, settings: IndexSettings
+        self, store: CollectionStore, ann: VectorSearch, embedder: Embedder, settings: IndexSettings
     ) -> None:
         self.store = store
         self.ann = ann

