@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 COLLECTION = "Soak"
 # A change is searchable when its file is among the results the window's Search box lists.
 SHOWN = 5
+SETTLE_S = 5.0  # after the last change is searchable, wait this long before the end figures
 
 
 # -- the writer (a separate process) -------------------------------------------------------
@@ -357,6 +358,15 @@ def soak(
     stop.set()
     wait_until(lambda: not checker.is_alive(), change_limit + 30)
     ask_timer.stop()
+    # The end figures are read once the last change is indexed and a moment has passed: a
+    # sample taken while an indexing run is on counts its parse workers' pipes and threads,
+    # which go when the run ends (not a leak; a leak stays).
+    wait_until(lambda: False, SETTLE_S)
+    settled = {
+        "rss_mb": round(proc.memory_info().rss / 2**20, 1),
+        "threads": proc.num_threads(),
+        "open_files": proc.num_fds() if hasattr(proc, "num_fds") else None,
+    }
     timer.stop()
     window.close()
     wait_until(lambda: False, 0.2)
@@ -365,7 +375,7 @@ def soak(
 
     if not samples:
         raise ValueError("a soak run needs at least one sample: run it for longer")
-    first, final = samples[0], samples[-1]
+    first, final = samples[0], settled
     warm = samples[min(len(samples) - 1, max(1, len(samples) // 6))]  # after warm-up
     lat_all = [x["loop_p99_ms"] for x in samples if x["loop_p99_ms"] is not None]
     changes = sorted(checks.latencies)
