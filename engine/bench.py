@@ -467,7 +467,10 @@ def run_bench(args: argparse.Namespace) -> int:
         from .bench_pgscale import bench_pgscale
 
         sizes = [int(x) for x in args.passages.split(",") if x]
-        result = bench_pgscale(sizes, args.dsn, args.runs)
+        from .index.pgstore import HNSW_EF_CONSTRUCTION, HNSW_M
+
+        hnsw = (args.hnsw_m or HNSW_M, args.hnsw_ef_construction or HNSW_EF_CONSTRUCTION)
+        result = bench_pgscale(sizes, args.dsn, args.runs, hnsw=hnsw, local=not args.no_local)
     elif args.what == "stop":
         from .bench_stop import bench_stop
 

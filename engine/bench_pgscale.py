@@ -173,8 +173,12 @@ def _copy_rows(doc_ids: np.ndarray, texts: list[str], stems: list[list[str]], ma
     return bytes(out), bytes(words_out)
 
 
-def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
-    from .index.pgstore import PgStore, PgVectorIndex, fts_words
+def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None],
+                  hnsw: tuple[int, int] | None = None) -> dict[str, Any]:  # fmt: skip
+    """One size; ``hnsw``: (m, ef_construction) of the vector index, Folio's by default."""
+    from .index.pgstore import HNSW_EF_CONSTRUCTION, HNSW_M, PgStore, PgVectorIndex, fts_words
+
+    m, ef_construction = hnsw or (HNSW_M, HNSW_EF_CONSTRUCTION)
 
     name = f"bench {n}"
     store = PgStore(dsn, name, create=True, dim=DIM)
@@ -253,21 +257,21 @@ def bench_pg_size(dsn: str, n: int, runs: int, log: Callable[[str], None]) -> di
         indexes = time.perf_counter() - t1
         log(f"{n}: HNSW build")
         t2 = time.perf_counter()
-        from .index.pgstore import HNSW_EF_CONSTRUCTION, HNSW_M
-
         db.execute(
             "CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops)"
-            f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+            f" WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"
         )
-        hnsw = time.perf_counter() - t2
-        log(f"{n}: HNSW built in {hnsw:.0f} s; querying")
+        built = time.perf_counter() - t2
+        log(f"{n}: HNSW built in {built:.0f} s; querying")
         ann = PgVectorIndex(store, DIM)
         result: dict[str, Any] = {
             "passages": n,
             "bulk_load_seconds": round(copied + indexes, 1),
             "copy_seconds": round(copied, 1),
             "keyword_and_page_indexes_seconds": round(indexes, 1),
-            "hnsw_build_seconds": round(hnsw, 1),
+            "hnsw_build_seconds": round(built, 1),
+            "hnsw_m": m,
+            "hnsw_ef_construction": ef_construction,
         }
         result.update(_measure(store, ann, mat, qvecs, ids, keyword_queries(200, n), runs))
         # recall@10 and latency against the search list's length (hnsw.ef_search)
@@ -340,7 +344,8 @@ def bench_sqlite_size(n: int, runs: int, log: Callable[[str], None]) -> dict[str
 
 
 def bench_pgscale(sizes: list[int], dsn: str | None, runs: int = 200,
-                  log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+                  log: Callable[[str], None] = print, hnsw: tuple[int, int] | None = None,
+                  local: bool = True) -> dict[str, Any]:  # fmt: skip
     import os
 
     from . import pgserver
@@ -351,10 +356,11 @@ def bench_pgscale(sizes: list[int], dsn: str | None, runs: int = 200,
         server = pgserver.start(settings={"shared_buffers": "2GB", "max_wal_size": "8GB"})
         dsn = server.dsn
     try:
-        out["postgresql"] = {str(n): bench_pg_size(dsn, n, runs, log) for n in sizes}
+        out["postgresql"] = {str(n): bench_pg_size(dsn, n, runs, log, hnsw) for n in sizes}
     finally:
         if server is not None:
             server.stop()
-    local = min(sizes)
-    out["sqlite_hnswlib"] = {str(local): bench_sqlite_size(local, runs, log)}
+    if local:
+        smallest = min(sizes)
+        out["sqlite_hnswlib"] = {str(smallest): bench_sqlite_size(smallest, runs, log)}
     return out

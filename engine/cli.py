@@ -975,6 +975,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--dsn", help="pgscale: a PostgreSQL server (default: start the embedded test server)"
     )
     b.add_argument("--runs", type=int, default=200, help="pgscale: queries per search kind")
+    b.add_argument("--hnsw-m", type=int, default=0, help="pgscale: HNSW m (0: Folio's)")
+    b.add_argument(
+        "--hnsw-ef-construction", type=int, default=0,
+        help="pgscale: HNSW ef_construction (0: Folio's)",
+    )  # fmt: skip
+    b.add_argument(
+        "--no-local", action="store_true",
+        help="pgscale: leave out the local SQLite + hnswlib store",
+    )  # fmt: skip
     b.set_defaults(func=cmd_bench)
     return p
 
