@@ -81,8 +81,12 @@ def _model_params(repack: bool, progress: LoadProgress | None) -> Iterator[None]
     original = module.llama_cpp.llama_model_default_params
 
     def on_progress(fraction: float, _user_data: Any) -> bool:
-        assert progress is not None
-        return progress.report(fraction)
+        # An exception cannot cross into C: ctypes would answer False, which stops the load.
+        try:
+            return progress is None or progress.report(fraction)
+        except Exception:
+            logging.getLogger("folio.generate").exception("model load progress failed")
+            return True
 
     # Kept referenced until the load is over: llama.cpp calls it from C.
     callback = llama_cpp.llama_progress_callback(on_progress)
