@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Cancelled
+from engine.errors import Cancelled, ModelError
 from engine.generate import GenSettings, default_model_path, load_generator, loading
 from engine.generate.llama import LlamaGenerator
 from engine.progress import CancelToken, TimeLeft
@@ -192,3 +192,14 @@ def test_load_progress_never_goes_back_and_ignores_nonsense() -> None:
     assert [f for f, _s in seen] == [0.25, 0.5, 1.0]
     tracker.finish()  # already at the end: not said twice
     assert len(seen) == 3
+
+
+def test_a_damaged_file_fails_with_a_sentence_and_never_reports_done(tmp_path: Path) -> None:
+    data = default_model_path().read_bytes()
+    cut = tmp_path / "cut-short.gguf"
+    cut.write_bytes(data[: len(data) // 2])  # as after a download that stopped half-way
+    seen: list[float] = []
+    with pytest.raises(ModelError) as failed:
+        LlamaGenerator(cut, SETTINGS, progress=lambda f, _s: seen.append(f), cancel=CancelToken())
+    assert str(failed.value).startswith("Folio could not load the model cut-short.gguf.")
+    assert 1.0 not in seen
