@@ -87,6 +87,10 @@ def _model_params(repack: bool, progress: LoadProgress | None) -> Iterator[None]
         except Exception:
             logging.getLogger("folio.generate").exception("model load progress failed")
             return True
+        except BaseException as exc:  # Ctrl+C on a terminal: stop llama.cpp, then raise it
+            assert progress is not None
+            progress.interrupted = exc
+            return False
 
     # Kept referenced until the load is over: llama.cpp calls it from C.
     callback = llama_cpp.llama_progress_callback(on_progress)
@@ -156,6 +160,8 @@ class LlamaGenerator(Generator):
                 with _model_params(repack_enabled(), tracker):
                     self._llm = llama_cpp.Llama(str(path), **kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
+            if tracker is not None and tracker.interrupted is not None:
+                raise tracker.interrupted from None
             if tracker is not None and cancel is not None and cancel.cancelled:
                 raise Cancelled(LOAD_STOPPED) from None  # llama.cpp stopped as asked
             logging.getLogger("folio.generate").warning("model %s not loaded: %s", path, exc)

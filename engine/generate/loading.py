@@ -101,6 +101,8 @@ class LoadProgress:
         self.fraction = 0.0  # the whole load
         self._sent = -1.0
         self._sent_at = 0.0
+        # Ctrl+C that arrived inside llama.cpp's callback: raised again once llama.cpp stopped.
+        self.interrupted: BaseException | None = None
 
     def stage(self, start: float, end: float, text: str) -> None:
         """The next reports cover ``start``..``end`` of the whole load, under ``text``."""

@@ -203,3 +203,20 @@ def test_a_damaged_file_fails_with_a_sentence_and_never_reports_done(tmp_path: P
         LlamaGenerator(cut, SETTINGS, progress=lambda f, _s: seen.append(f), cancel=CancelToken())
     assert str(failed.value).startswith("Folio could not load the model cut-short.gguf.")
     assert 1.0 not in seen
+
+
+def test_ctrl_c_during_the_load_stays_ctrl_c() -> None:
+    """On a terminal, Ctrl+C arrives in the progress listener, inside llama.cpp's callback: the
+    load stops and the interruption reaches the caller, not a 'could not load' message."""
+
+    def interrupt_halfway(fraction: float, _stage: str) -> None:
+        if fraction >= 0.5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        load_generator(None, SETTINGS, progress=interrupt_halfway)
+    gen = load_generator(None, SETTINGS)
+    try:
+        assert answer_one_word(gen).strip()
+    finally:
+        gen.close()
