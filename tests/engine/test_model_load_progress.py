@@ -220,3 +220,26 @@ def test_ctrl_c_during_the_load_stays_ctrl_c() -> None:
         assert answer_one_word(gen).strip()
     finally:
         gen.close()
+
+
+def test_folio_ask_shows_the_load_on_a_terminal(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # A child whose stderr is a file stands in for the terminal (isatty is forced on).
+    script = (
+        "from engine.cli import _LoadLine\n"
+        "from engine.generate import GenSettings, load_generator\n"
+        "with _LoadLine(enabled=True) as line:\n"
+        "    load_generator(None, GenSettings(n_ctx=512), progress=line).close()\n"
+        "with _LoadLine(enabled=False) as quiet:\n"
+        "    quiet(0.5, 'Reading the model file')\n"
+    )
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as f:
+        subprocess.run([sys.executable, "-c", script], stderr=f, check=True, timeout=120)
+    text = err.read_bytes().decode("utf-8")  # "\r" kept as written
+    # Written while llama-cpp-python had pointed stderr at /dev/null, then cleared.
+    assert f"\r{loading.PREPARING}: " in text and " %" in text
+    assert text.endswith("\r" + " " * 60 + "\r")
+    assert "Reading the model file" not in text  # not a terminal: nothing
