@@ -4,8 +4,9 @@ On Linux llama.cpp maps the model with MAP_POPULATE, so on a cold disk the whole
 inside one call before llama.cpp reports any progress: a multi-GB model looks frozen for most of
 its load. So when the file is large and not in memory yet, Folio reads it first, in large
 chunks, reporting bytes read against its size; llama.cpp then finds it in the page cache. A file
-that is already in memory (or small) is not read twice: a warm 98 MB model reads in about 45 ms,
-half again its 0.1 s load.
+that is already in memory (or small) is not read twice: on the machine this was written on, the
+bundled 98 MB model read in about 40 ms when warm, against 0.1 to 0.2 s for its whole load, and
+asking the kernel what is in memory took 2 ms.
 
 The caller's callback gets ``(fraction, stage)``: the fraction of the whole load done, from 0
 to 1 and never going back, and a stage a person can read. Time left is the caller's to estimate
