@@ -14,7 +14,7 @@ from desktop.main_window import MainWindow
 from desktop.tasks import Operation
 from engine import Answer, Library
 from engine.generate.loading import LOAD_STOPPED, PREPARING, READING
-from tests.desktop.test_chat_panel import make_collection
+from tests.desktop.test_chat_panel import SHOTS, make_collection
 
 
 def open_window(qtbot, library: Library, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
@@ -34,7 +34,16 @@ def test_first_question_shows_the_load_bar_rising_then_hides_it(
     bar = chat.load_bar
     assert bar.isHidden() and bar.accessibleName() == "Model loading progress"
     seen: list[tuple[int, bool, str]] = []
-    bar.valueChanged.connect(lambda v: seen.append((v, bar.isVisible(), bar.text())))
+    shot = SHOTS / "model-loading.png"
+
+    def record(value: int) -> None:
+        seen.append((value, bar.isVisible(), bar.text()))
+        if bar.isVisible() and value >= 500 and not shot.exists():  # for people to look at
+            SHOTS.mkdir(exist_ok=True)
+            window.grab().save(str(shot))
+
+    shot.unlink(missing_ok=True)
+    bar.valueChanged.connect(record)
     with qtbot.waitSignal(chat.answer_finished, timeout=120_000) as blocker:
         chat.ask("How many days of annual leave do staff get?")
     assert isinstance(blocker.args[0], Answer)
