@@ -45,6 +45,7 @@ from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 
 from .chat_export import ChatExport
+from .loadbar import ModelLoadBar
 from .memory import release_free_memory
 from .models import LoadedModel
 from .settings import Settings, save_settings, server_config
@@ -157,6 +158,7 @@ class ChatPanel(QWidget):
         self.chips.addStretch(1)
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
+        self.load_bar = ModelLoadBar()  # while the model loads for a question
         # An ordinary question gets an answer; the full list of documents is one click away.
         self.show_all_button = QPushButton("Show every document about this")
         self.show_all_button.setVisible(False)
@@ -180,6 +182,7 @@ class ChatPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
+        lay.addWidget(self.load_bar)
         lay.addWidget(self.answer, 1)
         lay.addLayout(self.chips)
         lay.addWidget(self.notice)
@@ -208,6 +211,7 @@ class ChatPanel(QWidget):
             self.notice.setText("Add documents to a collection first: drop a folder here.")
             return None
         self.stop()  # a new question cancels the one in flight (or withdraws a waiting one)
+        self.load_bar.done()  # the bar is the new question's once it loads a model
         self._reset_view()
         self._start_turn(Turn(question))
         if self._executor.busy():
@@ -229,6 +233,8 @@ class ChatPanel(QWidget):
                 settings.gen_settings(),
                 tell=lambda message: op.progress.emit(("status", message)),
                 server=server_config(settings, self.library.home),
+                progress=lambda fraction, stage: op.progress.emit(("load", (fraction, stage))),
+                cancel=op.cancel,  # Stop ends a load too
             )
             if generator is not self._generator:
                 self._sessions.clear()  # sessions hold the previous model
@@ -269,7 +275,7 @@ class ChatPanel(QWidget):
                 release_free_memory()  # what the answer freed, back to the system
 
         op = Operation(work)
-        op.progress.connect(self._on_event)
+        op.progress.connect(lambda event, op=op: self._on_event(event, op))
         op.succeeded.connect(lambda a, op=op: self._on_answer(op, a))
         op.failed.connect(lambda m, op=op: self._on_failed(op, m))
         self._op = op
@@ -359,9 +365,12 @@ class ChatPanel(QWidget):
         if self._dirty and time.monotonic() - self._last_render >= RENDER_MS / 1000:
             self._render_current()
 
-    def _on_event(self, event: tuple[str, object]) -> None:
+    def _on_event(self, event: tuple[str, object], op: Operation | None = None) -> None:
         kind, payload = event
-        if kind == "status":
+        if kind == "load" and isinstance(payload, tuple):
+            if op is self._op:  # not a stopped question's load
+                self.load_bar.show_progress(*payload)
+        elif kind == "status":
             self.notice.setText(str(payload))
         elif kind == "evidence" and isinstance(payload, Evidence):
             if self.turns and self.turns[-1].answer is None:
@@ -374,6 +383,7 @@ class ChatPanel(QWidget):
     def _on_answer(self, op: Operation, answer: Answer) -> None:
         if op is not self._op:
             return  # a newer question replaced this one
+        self.load_bar.done()
         self._flush()
         self._flush_timer.stop()
         self._op = None
@@ -390,6 +400,7 @@ class ChatPanel(QWidget):
     def _on_failed(self, op: Operation, message: str) -> None:
         if op is not self._op:
             return
+        self.load_bar.done()  # a load that failed or was stopped
         self._flush_timer.stop()
         self._op = None
         self.stop_button.setEnabled(False)

@@ -21,6 +21,7 @@ from engine import Answer, AskOptions, ChatSession, Library
 from engine.generate import discover_models
 from engine.prompts import load_presets
 
+from .loadbar import ModelLoadBar
 from .models import LoadedModel
 from .settings import Settings
 from .tasks import Executor, Operation
@@ -62,6 +63,7 @@ class ComparePanel(QWidget):
         self.outputs = [QTextBrowser(), QTextBrowser()]
         self.stats = [QLabel(""), QLabel("")]
         self.notice = QLabel("")
+        self.load_bar = ModelLoadBar()  # while a side's model loads
         grid = QGridLayout()
         for col in range(2):
             grid.addWidget(QLabel("Preset"), 0, col * 2)
@@ -74,6 +76,7 @@ class ComparePanel(QWidget):
         lay.addWidget(self.question)
         lay.addLayout(grid, 1)
         lay.addWidget(self.run_button)
+        lay.addWidget(self.load_bar)
         lay.addWidget(self.notice)
         self.refresh_choices()
 
@@ -127,6 +130,8 @@ class ComparePanel(QWidget):
                         path or None,
                         settings.gen_settings(),
                         tell=lambda message: op.progress.emit(("status", message)),
+                        progress=lambda f, stage: op.progress.emit(("load", (f, stage))),
+                        cancel=op.cancel,
                     )
                     if generator.adapters:  # compare the models themselves
                         generator.set_adapters([])
@@ -142,6 +147,8 @@ class ComparePanel(QWidget):
 
         op = Operation(work)
         op.progress.connect(self._show_side)
+        op.succeeded.connect(lambda _r: self.load_bar.done())
+        op.failed.connect(lambda _m: self.load_bar.done())
         op.succeeded.connect(self.finished.emit)
         op.failed.connect(self.notice.setText)
         self._op = op
@@ -149,6 +156,9 @@ class ComparePanel(QWidget):
 
     def _show_side(self, event: tuple[int | str, object]) -> None:
         i, answer = event
+        if i == "load" and isinstance(answer, tuple):
+            self.load_bar.show_progress(*answer)
+            return
         if not isinstance(i, int) or not isinstance(answer, Answer):
             self.notice.setText(str(answer))  # what is loaded or unloaded
             return

@@ -47,6 +47,7 @@ from .accessibility import make_accessible, name_from_text
 from .chat_panel import ChatPanel
 from .chats_sidebar import ChatsSidebar
 from .compare_panel import ComparePanel
+from .loadbar import time_left
 from .memory import release_free_memory
 from .models import LoadedModel, server_notice
 from .settings import (
@@ -78,11 +79,6 @@ class _WatchBridge(QObject):
 def _rows_of(tree: QTreeWidget) -> dict[str, str]:
     items = (tree.topLevelItem(i) for i in range(tree.topLevelItemCount()))
     return {it.text(0): it.text(1) for it in items if it is not None}
-
-
-def time_left(seconds: float) -> str:
-    """The time left of a long task: seconds under a minute, then as people say it."""
-    return f"about {seconds:.0f} s" if seconds < 60 else duration(seconds)
 
 
 def _under(path: Path, root: Path) -> bool:

@@ -17,13 +17,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import ModelError
-from engine.generate import GenSettings, connect_server, default_model_path, load_generator
+from engine.generate import (
+    GenSettings,
+    LoadCallback,
+    connect_server,
+    default_model_path,
+    load_generator,
+)
 from engine.generate.base import Generator
 
 from . import speeds
 
 if TYPE_CHECKING:
     from engine.generate.server import ServerConfig
+    from engine.progress import CancelToken
 
 log = logging.getLogger("folio.desktop")
 
@@ -82,9 +89,13 @@ class LoadedModel:
         tell: Callable[[str], None] = lambda _m: None,
         adapters: Sequence[tuple[Path, float]] = (),
         server: ServerConfig | None = None,
+        progress: LoadCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> Generator:
         """The model at ``path`` (None or "": the bundled default), loaded once and shared; with
-        ``server``, a connection to that model server instead (no model on this computer)."""
+        ``server``, a connection to that model server instead (no model on this computer).
+        While a file loads, ``progress`` hears (fraction done, stage) on this thread, and
+        setting ``cancel`` stops the load (Cancelled; nothing stays loaded)."""
         if server is not None:
             return self._connect(server, settings, tell)
         file = Path(path).expanduser().resolve() if path else default_model_path()
@@ -102,7 +113,7 @@ class LoadedModel:
         else:
             tell(loading_message(self.home, file))
         started = time.monotonic()
-        self.generator = load_generator(file, settings, adapters)
+        self.generator = load_generator(file, settings, adapters, progress, cancel)
         if self.home is not None:
             speeds.record(self.home, file, load_s=time.monotonic() - started)
         self._key = key

@@ -18,7 +18,7 @@ go_offline()
 from .config import EngineConfig  # noqa: E402
 from .errors import FolioError  # noqa: E402
 from .private import make_home_private, private_process  # noqa: E402
-from .progress import CancelToken  # noqa: E402
+from .progress import CancelToken, TimeLeft  # noqa: E402
 from .types import DocumentGroup, Hit, IndexReport, Progress  # noqa: E402
 
 
@@ -72,6 +72,45 @@ class _Bar:
         if p.stage == "done":
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+class _LoadLine:
+    """ "Preparing the model: 45 % ETA 12s" on a terminal's stderr while a model loads, gone
+    when it is loaded; silent when stderr is not a terminal. Use it as a context manager: it
+    writes to its own copy of the terminal, because llama-cpp-python points stderr at
+    /dev/null while llama.cpp loads."""
+
+    WIDTH = 60
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._left = TimeLeft()
+        self._out: Any = None
+
+    def __enter__(self) -> _LoadLine:
+        if self.enabled:
+            try:
+                self._out = os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8")
+            except (OSError, ValueError, AttributeError):  # no real stderr: say nothing
+                self.enabled = False
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        out = self._out
+        if not self.enabled or out is None:
+            return
+        if fraction >= 1.0:  # loaded: the line makes room for the answer
+            out.write("\r" + " " * self.WIDTH + "\r")
+        else:
+            left = self._left.update(fraction)
+            eta = f" ETA {int(left)}s" if left is not None and left >= 1 else ""
+            out.write(f"\r{stage}: {int(fraction * 100)} %{eta}".ljust(self.WIDTH))
+        out.flush()
 
 
 def hit_json(h: Hit) -> dict[str, object]:
@@ -617,7 +656,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 flush=True,
             )
     else:
-        generator = load_generator(args.model, _gen_settings(args), _adapters(args.adapter))
+        with _LoadLine(enabled=False if args.json else None) as line:
+            generator = load_generator(
+                args.model, _gen_settings(args), _adapters(args.adapter), progress=line
+            )
     store = lib.chat_store()
     session = ChatSession(collections, generator, store, args.session, home=lib.home)
     opts = AskOptions(

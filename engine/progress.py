@@ -57,3 +57,31 @@ def eta(done: int, total: int, started: float) -> float | None:
         return None if done <= 0 else 0.0
     elapsed = time.monotonic() - started
     return elapsed / done * (total - done)
+
+
+class TimeLeft:
+    """Seconds left of a task reported as fractions done (0..1), by the average rate since
+    its first report. None until it has run ``settle`` seconds and done ``least`` of the work:
+    the first moments of a load say little about its speed."""
+
+    def __init__(
+        self,
+        settle: float = 0.5,
+        least: float = 0.02,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settle, self._least, self._clock = settle, least, clock
+        self._start: tuple[float, float] | None = None  # (time, fraction) of the first report
+
+    def update(self, fraction: float) -> float | None:
+        now = self._clock()
+        if self._start is None:
+            self._start = (now, fraction)
+            return None
+        t0, f0 = self._start
+        elapsed, done = now - t0, fraction - f0
+        if fraction >= 1.0:
+            return 0.0
+        if elapsed < self._settle or done < self._least:
+            return None
+        return elapsed / done * (1.0 - fraction)

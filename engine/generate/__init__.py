@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from .base import GenerationStats, Generator, GenSettings
 from .discovery import add_model, default_model_path, discover_models
 from .gguf import ModelInfo, model_info
+from .loading import LoadCallback
 
 if TYPE_CHECKING:
+    from ..progress import CancelToken
     from .server import ServerConfig
 
 
@@ -18,12 +20,16 @@ def load_generator(
     path: object = None,
     settings: GenSettings | None = None,
     adapters: Sequence[tuple[Path, float]] = (),
+    progress: LoadCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> Generator:
     """Load a GGUF model (the bundled default when ``path`` is None), with LoRA adapters
-    (path, scale) if given. Takes a second or more."""
+    (path, scale) if given. Takes a second or more: ``progress`` hears (fraction done 0..1,
+    stage) along the way, and setting ``cancel`` stops the load with Cancelled."""
     from .llama import LlamaGenerator
 
-    return LlamaGenerator(Path(str(path)) if path else default_model_path(), settings, adapters)
+    file = Path(str(path)) if path else default_model_path()
+    return LlamaGenerator(file, settings, adapters, progress=progress, cancel=cancel)
 
 
 def connect_server(
@@ -42,6 +48,7 @@ __all__ = [
     "GenSettings",
     "GenerationStats",
     "Generator",
+    "LoadCallback",
     "ModelInfo",
     "add_model",
     "connect_server",

@@ -14,11 +14,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelError
+from ..errors import Cancelled, ModelError
 from ..progress import CancelToken
 from ..prompts import ChatMessage
 from .base import GenerationStats, Generator, GenSettings
 from .gguf import model_info
+from .loading import (
+    LOAD_STOPPED,
+    PREPARING,
+    READ_SHARE,
+    READING,
+    LoadCallback,
+    LoadProgress,
+    read_ahead,
+    worth_reading_first,
+)
 
 _SENTINEL = re.compile("\x00(\\d+)\x00")
 
@@ -58,18 +68,39 @@ def repack_enabled() -> bool:
 
 
 @contextmanager
-def _weight_repacking(enabled: bool) -> Iterator[None]:
-    """llama-cpp-python has no argument for it: set the model parameter while loading."""
+def _model_params(repack: bool, progress: LoadProgress | None) -> Iterator[None]:
+    """llama-cpp-python has no arguments for weight repacking or llama.cpp's load progress: set
+    those model parameters while loading (hold ``_load_lock``). The progress callback answers
+    llama.cpp's reports; returning False from it makes llama.cpp stop the load."""
+    import llama_cpp
     import llama_cpp.llama as module
 
-    if enabled:
+    if repack and progress is None:
         yield
         return
     original = module.llama_cpp.llama_model_default_params
 
+    def on_progress(fraction: float, _user_data: Any) -> bool:
+        # An exception cannot cross into C: ctypes would answer False, which stops the load.
+        try:
+            return progress is None or progress.report(fraction)
+        except Exception:
+            logging.getLogger("folio.generate").exception("model load progress failed")
+            return True
+        except BaseException as exc:  # Ctrl+C on a terminal: stop llama.cpp, then raise it
+            assert progress is not None
+            progress.interrupted = exc
+            return False
+
+    # Kept referenced until the load is over: llama.cpp calls it from C.
+    callback = llama_cpp.llama_progress_callback(on_progress)
+
     def params() -> Any:
         p = original()
-        p.use_extra_bufts = False
+        if not repack:
+            p.use_extra_bufts = False
+        if progress is not None:
+            p.progress_callback = callback
         return p
 
     module.llama_cpp.llama_model_default_params = params
@@ -85,7 +116,12 @@ class LlamaGenerator(Generator):
         path: Path,
         settings: GenSettings | None = None,
         adapters: Sequence[tuple[Path, float]] = (),
+        progress: LoadCallback | None = None,
+        cancel: CancelToken | None = None,
     ):
+        """Load the model at ``path``. ``progress`` hears (fraction of the load done, stage) as
+        it goes (see loading.py); setting ``cancel`` stops the load with Cancelled, and the
+        next load works as usual."""
         self.settings = settings or GenSettings()
         path = Path(path)
         if not path.is_file():
@@ -110,15 +146,31 @@ class LlamaGenerator(Generator):
             "seed": self.settings.seed,
             "verbose": False,
         }
+        tracker = None
+        if progress is not None or cancel is not None:
+            tracker = LoadProgress(progress, cancel)
         try:
-            with _load_lock, _weight_repacking(repack_enabled()):
-                self._llm = llama_cpp.Llama(str(path), **kwargs)
+            with _load_lock:
+                if tracker is not None:
+                    tracker.check()
+                    if worth_reading_first(path, path.stat().st_size):
+                        tracker.stage(0.0, READ_SHARE, READING)
+                        read_ahead(path, tracker)
+                        tracker.stage(READ_SHARE, 1.0, PREPARING)
+                with _model_params(repack_enabled(), tracker):
+                    self._llm = llama_cpp.Llama(str(path), **kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
+            if tracker is not None and tracker.interrupted is not None:
+                raise tracker.interrupted from None
+            if tracker is not None and cancel is not None and cancel.cancelled:
+                raise Cancelled(LOAD_STOPPED) from None  # llama.cpp stopped as asked
             logging.getLogger("folio.generate").warning("model %s not loaded: %s", path, exc)
             raise ModelError(
                 f"Folio could not load the model {path.name}. The file may be damaged, or made "
                 "for a newer version of Folio; try another model file."
             ) from exc
+        if tracker is not None:
+            tracker.finish()
         self._vocab = self._llm._model.vocab
         meta = self._llm.metadata
         self._template_src = meta.get("tokenizer.chat_template") or CHATML

@@ -99,7 +99,13 @@ def generate_pairs(
     from ..generate import GenSettings, load_generator
     from ..prompts import ChatMessage, Segment
 
-    gen = load_generator(model_path, GenSettings(n_ctx=1024, max_answer_tokens=48))
+    def loading(fraction: float, _stage: str) -> None:
+        text = f"Loading the model that writes the questions: {int(fraction * 100)} %"
+        emit({"type": "stage", "text": text})
+
+    gen = load_generator(
+        model_path, GenSettings(n_ctx=1024, max_answer_tokens=48), progress=loading
+    )
     pairs: list[tuple[str, str]] = []
     for i, passage in enumerate(passages):
         if should_stop():

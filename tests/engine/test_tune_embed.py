@@ -106,7 +106,11 @@ def test_the_chat_model_writes_questions_for_a_collections_passages(
     pairs = generate_pairs(
         passages, default_model_path(), lambda e: stages.append(e["text"]), lambda: False
     )
-    assert len(stages) == len(passages)
+    # The model's load, in percent up to 100, then one stage per passage.
+    loading = [s for s in stages if s.startswith("Loading the model that writes the questions")]
+    assert loading and loading[-1].endswith(": 100 %")
+    assert stages[: len(loading)] == loading
+    assert len(stages) - len(loading) == len(passages)
     assert pairs, "the model wrote no usable question"
     for question, passage in pairs:
         assert question.endswith("?") and passage in passages
