@@ -221,6 +221,13 @@ class Library:
         shared = self._shared_names.get(name.strip().casefold(), "")
         return shared if shared and self._find(name) is None else ""
 
+    def _refuse_shared(self, name: str, done: str) -> None:
+        if self.is_shared(name):
+            raise CollectionError(
+                f"'{name}' is shared by your organisation and can only be read from this "
+                f"computer: it cannot be {done} here. Ask IT if it needs changing."
+            )
+
     def is_shared(self, name: str) -> bool:
         """True when ``name`` opens one of the organisation's shared collections."""
         return bool(self._shared_name(name))
@@ -292,6 +299,7 @@ class Library:
         target = self._find(new)
         d = self._find(old)
         if d is None:
+            self._refuse_shared(old, "renamed")
             raise CollectionError(f"There is no collection named '{old}'.")
         if target is not None and target != d:
             raise CollectionError(f"A collection named '{new}' exists already.")
@@ -324,6 +332,7 @@ class Library:
         of chats deleted."""
         d = self._find(name)
         if d is None:
+            self._refuse_shared(name, "deleted")
             raise CollectionError(f"There is no collection named '{name}'.")
         cid = self.id_of(name)
         # Rename first so a crash mid-delete never leaves a half collection that still lists.

@@ -346,6 +346,16 @@ class PgStore:
     def close(self) -> None:
         self.db.close()
 
+    def __del__(self) -> None:
+        # A store let go of without close() (a chat's collection dropped with its chat): its
+        # connection is closed with it rather than left to the server's timeout.
+        db = getattr(self, "db", None)
+        if db is not None and not db.closed:
+            try:
+                db.close()
+            except Exception:  # at interpreter exit the connection may be half torn down
+                pass
+
     # -- errors ---------------------------------------------------------------------------
 
     def _writing(self) -> _Writing:
