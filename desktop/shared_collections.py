@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyle,
     QWidget,
 )
 
@@ -39,6 +40,8 @@ from .tasks import Executor, Operation
 log = logging.getLogger("folio.desktop")
 
 HEADING = "Shared by your organisation · read-only"
+# The heading as the list shows it: two lines, so it fits the list's usual width.
+HEADING_SHOWN = "Shared by your organisation\nread-only"
 MARK = "shared"  # the item data of a shared collection's entry (Qt.UserRole)
 NOT_REACHABLE = "not reachable"
 UNAVAILABLE = "not available"
@@ -88,6 +91,7 @@ class SharedCollections(QObject):
         self.listing = SharedListing()
         self._op: Operation | None = None
         self._actions: list[QAction] = []
+        self._tips: dict[QAction, str] = {}  # the write actions' own tooltips while disabled
         self._list: QListWidget | None = None
 
         # Under the collection list: why shared collections cannot be shown, and Try again.
@@ -162,14 +166,21 @@ class SharedCollections(QObject):
         entries = self.listing.entries
         if not entries:
             return []
-        heading = QListWidgetItem(HEADING)
+        heading = QListWidgetItem(HEADING_SHOWN)
         heading.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading: never chosen
+        heading.setToolTip(HEADING)
+        heading.setData(Qt.ItemDataRole.AccessibleTextRole, HEADING)
         font = heading.font()
         font.setBold(True)
         heading.setFont(font)
         collections.addItem(heading)
+        icon = collections.style().standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon)
+        size = collections.fontMetrics().height()
+        collections.setIconSize(QSize(size, size))  # as tall as the names beside it
         for entry in entries:
-            collections.addItem(self._item(entry))
+            item = self._item(entry)
+            item.setIcon(icon)  # on a server, not on this computer
+            collections.addItem(item)
         return self.names()
 
     def _item(self, entry: SharedEntry) -> QListWidgetItem:
@@ -201,9 +212,12 @@ class SharedCollections(QObject):
     def _chosen(self, name: str) -> None:
         shared = self.is_shared(name)
         for action in self._actions:
+            if shared:
+                self._tips.setdefault(action, action.toolTip())  # its own, given back after
+                action.setToolTip(refusal(name, WRITE_ACTIONS[action.text()]))
+            elif action in self._tips:
+                action.setToolTip(self._tips.pop(action))
             action.setEnabled(not shared)
-            what = WRITE_ACTIONS[action.text()]
-            action.setToolTip(refusal(name, what) if shared else action.text().rstrip("…"))
 
     def _current(self) -> None:
         item = self._list.currentItem() if self._list is not None else None
@@ -238,4 +252,4 @@ def source_away(path: str) -> str:
     )
 
 
-__all__ = ["HEADING", "SharedCollections", "SourceAway", "refusal", "source_away"]
+__all__ = ["HEADING", "HEADING_SHOWN", "SharedCollections", "SourceAway", "refusal", "source_away"]

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QToolBar
 
 from desktop.main_window import MainWindow
-from desktop.shared_collections import HEADING, MARK, refusal
+from desktop.shared_collections import HEADING_SHOWN, MARK, refusal
 from engine import Answer, Library
 from engine.reembed import ReembedNeeded
 from engine.sample import SAMPLE_QUESTION
@@ -28,6 +29,7 @@ from tests.servers.conftest import PgServer, free_port
 from tests.servers.test_shared_list import READER, TEAM, reader_role, share_sample
 
 OWN = "My notes"
+SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 
 
 def org_settings(
@@ -66,11 +68,10 @@ def docs(window: MainWindow) -> dict[str, str]:
     return {it.text(0): it.text(1) for it in top if it is not None}
 
 
-def toolbar(window: MainWindow) -> dict[str, bool]:
-    from PySide6.QtWidgets import QToolBar
-
+def toolbar(window: MainWindow, tips: bool = False) -> dict[str, object]:
+    """The toolbar's actions: enabled or not (or their tooltips) by their text."""
     bar = window.findChild(QToolBar, "main-toolbar")
-    return {a.text(): a.isEnabled() for a in bar.actions() if a.text()}
+    return {a.text(): a.toolTip() if tips else a.isEnabled() for a in bar.actions() if a.text()}
 
 
 def test_shared_collection_is_listed_asked_cited_and_never_written(
@@ -85,12 +86,13 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: (TEAM, True) in listed(window), timeout=30_000)
-    assert listed(window) == [(OWN, True), (HEADING, False), (TEAM, True)]
+    assert listed(window) == [(OWN, True), (HEADING_SHOWN, False), (TEAM, True)]
     team_item = window.collections.findItems(TEAM, Qt.MatchFlag.MatchExactly)[0]
     assert team_item.data(Qt.ItemDataRole.UserRole) == MARK
     assert not window.shared.panel.isVisible()  # nothing to say: the server answered
     assert window.current_collection() == OWN
     assert all(toolbar(window).values())
+    own_tips = toolbar(window, tips=True)
 
     # Chosen: its documents, from the server; the toolbar's writes are disabled.
     choose(qtbot, window, TEAM, {p.name: "indexed" for p in src.iterdir()})
@@ -98,6 +100,9 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     bar = toolbar(window)
     assert [bar[a] for a in ("Add folder…", "Remove folder…", "Rename…", "Delete…")] == [False] * 4
     assert bar["New collection…"] and bar["Models and settings…"]
+    assert toolbar(window, tips=True)["Delete…"] == refusal(TEAM, "delete")
+    SHOTS.mkdir(exist_ok=True)
+    window.grab().save(str(SHOTS / "shared-collections.png"))
 
     # A question: answered from the shared collection, citing its passage.
     window.chat.question.setText(SAMPLE_QUESTION)
@@ -161,6 +166,7 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     # The own collection is as it was.
     choose(qtbot, window, OWN, {"garden.md": "indexed"})
     qtbot.waitUntil(lambda: toolbar(window)["Add folder…"], timeout=5_000)
+    assert all(toolbar(window).values()) and toolbar(window, tips=True) == own_tips
     window.close()
 
 
@@ -182,8 +188,14 @@ def test_server_down_leaves_own_collections_working(
     qtbot.waitUntil(lambda: window.shared.message.text() == sentence, timeout=30_000)
     assert window.shared.panel.isVisible() and window.shared.retry_button.isVisible()
     qtbot.waitUntil(lambda: len(listed(window)) == 3, timeout=10_000)
-    assert listed(window) == [(OWN, True), (HEADING, False), (f"{TEAM} (not reachable)", False)]
+    assert listed(window) == [
+        (OWN, True),
+        (HEADING_SHOWN, False),
+        (f"{TEAM} (not reachable)", False),
+    ]
     assert window.collections.item(2).toolTip() == sentence
+    SHOTS.mkdir(exist_ok=True)
+    window.grab().save(str(SHOTS / "shared-collections-not-reachable.png"))
     assert window.current_collection() == OWN
     qtbot.waitUntil(lambda: docs(window) == {"garden.md": "indexed"}, timeout=30_000)
     window.query.setText("When are the tomatoes watered?")
@@ -212,7 +224,9 @@ def test_refused_then_try_again_lists_it(
 
     reader_role(pg, TEAM)
     window.shared.retry_button.click()
-    qtbot.waitUntil(lambda: listed(window) == [(HEADING, False), (TEAM, True)], timeout=30_000)
+    qtbot.waitUntil(
+        lambda: listed(window) == [(HEADING_SHOWN, False), (TEAM, True)], timeout=30_000
+    )
     assert not window.shared.panel.isVisible()
     assert window.current_collection() == TEAM
     qtbot.waitUntil(lambda: len(docs(window)) == 5, timeout=30_000)
