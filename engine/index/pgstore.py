@@ -39,6 +39,7 @@ from ..errors import CollectionError, StorageError
 from ..ingest.context import embedding_text
 from ..ingest.numbers import joined_numbers
 from ..types import Box, ChunkSpan
+from .base import DocumentRows
 from .store import ChunkRow, DocRow
 
 # HNSW graph: links per node and the candidate list while building. The list kept while
@@ -228,7 +229,7 @@ def _doc(r: Sequence[Any]) -> DocRow:
     )
 
 
-class PgStore:
+class PgStore(DocumentRows):
     """One collection in a PostgreSQL database. Not shared between threads.
 
     ``create`` makes the collection's schema when it is missing (the indexer's role, with
@@ -471,19 +472,11 @@ class PgStore:
         self._run("DELETE FROM documents WHERE id=%s", (doc_id,))
         return ids
 
-    def put_failed(
-        self, path: str, size: int, mtime_ns: int, sha: str, kind: str, reason: str
-    ) -> list[int]:
-        dropped: list[int] = []
-        old = self.doc_by_path(path)
-        if old is not None:
-            dropped = self.delete_doc(old.id)
-        self._run(
-            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, reason, indexed_at)"
-            " VALUES(%s, %s, %s, %s, %s, 'failed', %s, %s)",
-            (path, size, mtime_ns, sha, kind, reason, time.time()),
-        )
-        return dropped
+    def _execute(self, sql: str, args: Sequence[Any]) -> Any:
+        return self._run(sql.replace("?", "%s"), args)  # the shared SQL's placeholders
+
+    def _insert(self, sql: str, args: Sequence[Any]) -> int:
+        return int(self._execute(sql + " RETURNING id", args).fetchone()[0])
 
     def put_indexed(
         self,
@@ -501,31 +494,9 @@ class PgStore:
         doc_vector: np.ndarray | None = None,
         ocr_pages: Mapping[int, Sequence[Box]] | None = None,
     ) -> tuple[int, list[int], list[int]]:
-        dropped: list[int] = []
-        old = self.doc_by_path(path)
-        if old is not None:
-            dropped = self.delete_doc(old.id)
-        row = self._run(
-            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings,"
-            " n_pages, n_chunks, indexed_at, profile, vector)"
-            " VALUES(%s, %s, %s, %s, %s, 'indexed', %s, %s, %s, %s, %s, %s) RETURNING id",
-            (
-                path,
-                size,
-                mtime_ns,
-                sha,
-                kind,
-                json.dumps(list(warnings)),
-                n_pages,
-                len(chunks),
-                time.time(),
-                profile,
-                None
-                if doc_vector is None
-                else np.ascontiguousarray(doc_vector, dtype=np.float32).tobytes(),
-            ),
-        ).fetchone()
-        doc_id = int(row[0])
+        doc_id, dropped = self._put_document(
+            path, size, mtime_ns, sha, kind, n_pages, warnings, len(chunks), profile, doc_vector
+        )
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         ocr = ocr_pages or {}
         stems = fts_words(
