@@ -501,6 +501,7 @@ class MainWindow(QMainWindow):
 
         op = Operation(work)
         op.succeeded.connect(self._show_documents)
+        op.failed.connect(self.status_label.setText)  # e.g. a shared collection's server is down
         self.read_executor.submit(op)
 
     def _show_documents(self, result: tuple[str, list[tuple[str, str, str]]]) -> None:
