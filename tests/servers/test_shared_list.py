@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from engine import Library
-from engine.errors import StorageError
+from engine.errors import CollectionError, StorageError
+from engine.reembed import explain as explain_mismatch
 from engine.sample import SAMPLE_QUESTION, copy_sample
 from engine.shared_list import SharedSource
 from tests.servers.conftest import PgServer, free_port
@@ -71,6 +72,12 @@ def test_lists_what_the_role_may_read_and_opens_it_read_only(
         assert library.id_of(TEAM) == team.id
         with pytest.raises(StorageError, match="can only be read from this computer"):
             team.index([tmp_path])
+        # A search model that differs is IT's to fix on the server, never re-embedded here.
+        with pytest.raises(CollectionError, match="Ask IT to index it again on the"):
+            explain_mismatch(team)
+    for refused in (lambda: library.rename(TEAM, "Mine now"), lambda: library.delete(TEAM)):
+        with pytest.raises(CollectionError, match=f"^'{TEAM}' is shared by your organisation"):
+            refused()
     with library.open("My notes") as own:
         assert not own.shared
 
