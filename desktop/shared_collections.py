@@ -67,9 +67,15 @@ WRITE_ACTIONS = {
 def refusal(name: str, action: str) -> str:
     """The sentence that refuses ``action`` (a key of WRITES) on shared collection ``name``."""
     what = WRITES.get(action, "it is changed on the organisation's server")
+    then = (
+        "To add files of your own, choose one of your collections or make one with "
+        "New collection… first."
+        if action == "add"
+        else "Ask IT if it needs changing; your own collections are not affected."
+    )
     return (
         f"'{name}' is shared by your organisation and can only be read from this computer: "
-        f"{what}. Ask IT if it needs changing; your own collections are not affected."
+        f"{what}. {then}"
     )
 
 
@@ -162,7 +168,7 @@ class SharedCollections(QObject):
         self._track(collections)
         # The window chooses the current entry after this (with signals blocked): the
         # toolbar follows once it has.
-        QTimer.singleShot(0, self._current)
+        QTimer.singleShot(0, collections, self._current)  # never after the list is gone
         entries = self.listing.entries
         if not entries:
             return []
