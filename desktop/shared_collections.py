@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Library
-from engine.shared_list import SharedEntry, SharedListing, shared_source
+from engine.shared_list import SharedEntry, SharedListing, name_taken, shared_source
 from engine.system_settings import load_system_settings
 
 from .tasks import Executor, Operation
@@ -99,6 +99,7 @@ class SharedCollections(QObject):
         self._actions: list[QAction] = []
         self._tips: dict[QAction, str] = {}  # the write actions' own tooltips while disabled
         self._list: QListWidget | None = None
+        self._own: set[str] = set()  # the user's own collections, as last listed (casefolded)
 
         # Under the collection list: why shared collections cannot be shown, and Try again.
         self.panel = QWidget()
@@ -141,7 +142,7 @@ class SharedCollections(QObject):
         self._show_message()
 
     def _show_message(self) -> None:
-        problems = [e.message for e in self.listing.entries if not e.available and e.message]
+        problems = [e.message for e in self._entries() if not e.available and e.message]
         text = self._problem or self.listing.message or " ".join(dict.fromkeys(problems))
         self.message.setText(text)
         self.retry_button.setEnabled(self._op is None)
@@ -150,17 +151,22 @@ class SharedCollections(QObject):
 
     # -- the collection list ---------------------------------------------------------------
 
+    def _entries(self) -> list[SharedEntry]:
+        """The listing's entries, those named like an own collection made since not chosen."""
+        return [
+            SharedEntry(e.name, False, name_taken(e.name))
+            if e.available and e.name.casefold() in self._own
+            else e
+            for e in self.listing.entries
+        ]
+
     def names(self) -> list[str]:
         """The shared collections that can be chosen now."""
-        return self.listing.available
+        return [e.name for e in self._entries() if e.available]
 
     def is_shared(self, name: str | None) -> bool:
         """True when ``name`` is a shared collection listed now (no server asked)."""
-        if not name:
-            return False
-        return any(
-            e.name.casefold() == name.casefold() for e in self.listing.entries if e.available
-        )
+        return bool(name) and str(name).casefold() in {n.casefold() for n in self.names()}
 
     def add_to(self, collections: QListWidget) -> list[str]:
         """Append the heading and the shared collections to the window's ``collections``
@@ -169,7 +175,10 @@ class SharedCollections(QObject):
         # The window chooses the current entry after this (with signals blocked): the
         # toolbar follows once it has.
         QTimer.singleShot(0, collections, self._current)  # never after the list is gone
-        entries = self.listing.entries
+        # What the list holds now are the user's own collections (the listing may predate one).
+        items = (collections.item(i) for i in range(collections.count()))
+        self._own = {it.text().casefold() for it in items if it is not None}
+        entries = self._entries()
         if not entries:
             return []
         heading = QListWidgetItem(HEADING_SHOWN)
@@ -187,6 +196,7 @@ class SharedCollections(QObject):
             item = self._item(entry)
             item.setIcon(icon)  # on a server, not on this computer
             collections.addItem(item)
+        self._show_message()
         return self.names()
 
     def _item(self, entry: SharedEntry) -> QListWidgetItem:

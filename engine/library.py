@@ -22,7 +22,7 @@ from .index.repair import SIDECAR, STORE, damage, read_sidecar, rebuild_store, w
 from .index.store import Store
 from .messages import storage_cause, what_to_do
 from .paths import collections_dir
-from .shared_list import SharedEntry, SharedListing, SharedSource
+from .shared_list import SharedEntry, SharedListing, SharedSource, name_taken
 
 __all__ = ["Collection", "CollectionInfo", "Library"]
 
@@ -275,15 +275,7 @@ class Library:
                     )
                 )
             elif name.casefold() in own:
-                entries.append(
-                    SharedEntry(
-                        name,
-                        False,
-                        f"One of your own collections is also named '{name}', so the "
-                        "organisation's collection of that name cannot be shown; rename "
-                        "yours to see it.",
-                    )
-                )
+                entries.append(SharedEntry(name, False, name_taken(name)))
             else:
                 entries.append(SharedEntry(name, True))
         self._shared_names = {e.name.casefold(): e.name for e in entries if e.available}

@@ -52,6 +52,14 @@ class SharedListing:
         return [e.name for e in self.entries if e.available]
 
 
+def name_taken(name: str) -> str:
+    """Why shared collection ``name`` is not shown: an own collection has its name."""
+    return (
+        f"One of your own collections is also named '{name}', so the organisation's collection "
+        "of that name cannot be shown; rename yours to see it."
+    )
+
+
 def shared_source(values: Mapping[str, object]) -> tuple[SharedSource | None, str]:
     """The shared collections named by the organisation's settings ``values``: (source, '')
     when set, (None, '') when not, (None, a sentence) when set but unusable. A single name
@@ -81,4 +89,4 @@ def shared_source(values: Mapping[str, object]) -> tuple[SharedSource | None, st
     return SharedSource(dsn, tuple(names)), ""
 
 
-__all__ = ["SharedEntry", "SharedListing", "SharedSource", "shared_source"]
+__all__ = ["SharedEntry", "SharedListing", "SharedSource", "name_taken", "shared_source"]

@@ -167,6 +167,20 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     choose(qtbot, window, OWN, {"garden.md": "indexed"})
     qtbot.waitUntil(lambda: toolbar(window)["Add folder…"], timeout=5_000)
     assert all(toolbar(window).values()) and toolbar(window, tips=True) == own_tips
+
+    # An own collection made with the shared one's name: the user's own keeps the name.
+    window.create_collection(TEAM.lower())
+    taken = f"{TEAM} (not available)"
+    qtbot.waitUntil(lambda: (taken, False) in listed(window), timeout=30_000)
+    assert listed(window) == [
+        (OWN, True),
+        (TEAM.lower(), True),
+        (HEADING_SHOWN, False),
+        (taken, False),
+    ]
+    assert window.current_collection() == TEAM.lower()
+    assert "rename yours to see it" in window.shared.message.text()
+    assert not window.shared.is_shared(TEAM.lower()) and all(toolbar(window).values())
     window.close()
 
 
