@@ -58,6 +58,7 @@ from .settings import (
     save_window_state,
 )
 from .settings_dialog import SettingsDialog
+from .shared_collections import SharedCollections
 from .tasks import Executor, Operation
 from .tune_panel import TunePanel
 from .verify_panel import VerifyPanel
@@ -145,6 +146,9 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel_indexing)
         self.status_label = QLabel("")
+        # The organisation's shared collections, listed below the user's own, read-only.
+        self.shared = SharedCollections(library, self.read_executor, self.status_label.setText)
+        self.shared.changed.connect(self.refresh_collections)
         # Files that could not be read: listed here, never one dialog per file.
         self.failures = QListWidget()
         self.failures.setMaximumHeight(110)
@@ -258,6 +262,7 @@ class MainWindow(QMainWindow):
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(QLabel("Collections"))
         sl.addWidget(self.collections, 2)
+        sl.addWidget(self.shared.panel)
         sl.addWidget(self.chats, 1)
         split = QSplitter()
         split.addWidget(sidebar)
@@ -269,6 +274,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self.keys = make_accessible(self)  # screen-reader names, keyboard shortcuts
         self.refresh_collections()
+        self.shared.refresh()
 
     def _build_toolbar(self) -> None:
         tb = self.addToolBar("Main")
@@ -281,6 +287,7 @@ class MainWindow(QMainWindow):
         tb.addAction("Delete…", self._ask_delete_collection)
         tb.addSeparator()
         tb.addAction("Models and settings…", self.open_settings)
+        self.shared.watch_toolbar(tb.actions())
 
     def _pick_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder to the collection")
@@ -291,7 +298,7 @@ class MainWindow(QMainWindow):
         """Ask which folder of the current collection to remove (its roots are read off the
         GUI thread), confirm, then remove it: the only way documents leave for good."""
         name = self.current_collection()
-        if not name:
+        if not name or self.shared.refuses(name, "remove"):
             return
         library = self.library
 
@@ -347,7 +354,7 @@ class MainWindow(QMainWindow):
 
     def _ask_rename_collection(self) -> None:
         old = self.current_collection()
-        if old:
+        if old and not self.shared.refuses(old, "rename"):
             new, ok = QInputDialog.getText(self, "Rename collection", "New name:", text=old)
             if ok and new.strip() and new.strip() != old:
                 self.rename_collection(old, new.strip())
@@ -355,7 +362,7 @@ class MainWindow(QMainWindow):
     def _ask_delete_collection(self) -> None:
         """Count the collection's chats (off the GUI thread), then ask what to delete."""
         name = self.current_collection()
-        if not name:
+        if not name or self.shared.refuses(name, "delete"):
             return
         library = self.library
         op = Operation(lambda _op: library.chats_of(name))
@@ -443,9 +450,11 @@ class MainWindow(QMainWindow):
         blocked = self.collections.blockSignals(True)
         self.collections.clear()
         self.collections.addItems(names)
-        if names:
-            matches = self.collections.findItems(keep or names[0], Qt.MatchFlag.MatchExactly)
-            self.collections.setCurrentItem(matches[0] if matches else self.collections.item(0))
+        shown = names + self.shared.add_to(self.collections)
+        if shown:
+            matches = self.collections.findItems(keep or shown[0], Qt.MatchFlag.MatchExactly)
+            first = self.collections.findItems(shown[0], Qt.MatchFlag.MatchExactly)
+            self.collections.setCurrentItem((matches or first)[0])
         self.collections.blockSignals(blocked)
         self.welcome.setVisible(not names)
         self.welcome_hint.setVisible(not names)
@@ -488,6 +497,7 @@ class MainWindow(QMainWindow):
 
         op = Operation(work)
         op.succeeded.connect(self._show_documents)
+        op.failed.connect(self.status_label.setText)  # e.g. a shared collection's server is down
         self.read_executor.submit(op)
 
     def _show_documents(self, result: tuple[str, list[tuple[str, str, str]]]) -> None:
@@ -537,6 +547,8 @@ class MainWindow(QMainWindow):
     def queue_index(self, name: str, paths: list[Path] | None = None) -> None:
         """Index ``paths`` into collection ``name`` (None: re-scan its folders), one run at a
         time; a re-scan already waiting for the same collection is not queued twice."""
+        if self.shared.refuses(name, "add"):
+            return
         if paths is None and (name, None) in self._index_queue:
             return
         self._index_queue.append((name, paths))
@@ -843,6 +855,8 @@ class MainWindow(QMainWindow):
         """Say why the collection cannot be searched and offer to re-embed it."""
         if self._current_op is not None and self._current_op is self._reembed_op:
             return  # already being re-embedded (a question asked meanwhile says the same)
+        if self.shared.refuses(need.collection, "reembed"):
+            return
         self._reembed_name = need.collection
         self.reembed_label.setText(str(need))
         self.reembed_label.show()

@@ -47,6 +47,7 @@ from engine.ingest.ocr import Rect, span_rects
 from engine.types import IMAGE_SUFFIXES, Box
 
 from .pdf_highlight import HighlightPdfView, passage_rects
+from .shared_collections import SourceAway, source_away
 from .tasks import Executor, Operation
 
 
@@ -120,10 +121,12 @@ class SourceViewer(QWidget):
         self.raise_()
         library = self.library
 
-        def work(_op: Operation) -> tuple[bool, str, list[Box]]:
+        def work(_op: Operation) -> tuple[bool, str, list[Box]] | SourceAway:
             with library.open(collection) as coll:
                 if not coll.owns(path):
                     return False, "", []
+                if coll.shared and not Path(path).is_file():
+                    return SourceAway(coll.section_text(path, page), source_away(path))
                 boxes = coll.page_boxes(path, page)  # a page read by OCR has them
                 if _is_pdf(path) and not boxes:
                     if passage:
@@ -142,16 +145,23 @@ class SourceViewer(QWidget):
 
     def _display(
         self,
-        result: tuple[bool, str, list[Box]],
+        result: tuple[bool, str, list[Box]] | SourceAway,
         path: str,
         page: int,
         start: int,
         end: int,
         passage: str,
     ) -> None:
-        owned, text, boxes = result
         if path != self.current_path:
             return  # another citation was opened meanwhile
+        if isinstance(result, SourceAway):  # the page as indexed, and why the file is not here
+            self.stack.setCurrentWidget(self.text_view)
+            self.text_view.setPlainText(result.text)
+            self._highlight(start, end)
+            self.message.setText(result.message)
+            self.shown.emit()
+            return
+        owned, text, boxes = result
         self.open_button.setEnabled(owned)
         if not owned:
             self.message.setText("This file is not part of the collection, so Folio won't open it.")

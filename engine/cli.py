@@ -259,12 +259,12 @@ _STORE_HELP = (
 def _shared_store(name: str) -> str:
     """The PostgreSQL address the organisation's settings file gives for collection ``name``
     ("shared_store", for the collections listed in "shared_collections"), else ''."""
+    from .shared_list import shared_source
     from .system_settings import load_system_settings
 
-    values = load_system_settings().values
-    names = values.get("shared_collections") or []
-    listed = isinstance(names, list) and name.casefold() in {str(n).casefold() for n in names}
-    return str(values.get("shared_store") or "").strip() if listed else ""
+    source, _problem = shared_source(load_system_settings().values)
+    listed = source is not None and name.casefold() in {n.casefold() for n in source.names}
+    return source.dsn if source is not None and listed else ""
 
 
 def _open(lib: Any, args: argparse.Namespace, create: bool = False) -> Any:

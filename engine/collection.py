@@ -46,6 +46,8 @@ class CollectionInfo:
 class Collection:
     """One collection. Open it, use it from one thread at a time, close it."""
 
+    shared = False  # True for the organisation's shared collections (read-only here)
+
     def __init__(self, library: Library, path: Path) -> None:
         self.library = library
         self.path = path

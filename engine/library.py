@@ -22,6 +22,7 @@ from .index.repair import SIDECAR, STORE, damage, read_sidecar, rebuild_store, w
 from .index.store import Store
 from .messages import storage_cause, what_to_do
 from .paths import collections_dir
+from .shared_list import SharedEntry, SharedListing, SharedSource, name_taken
 
 __all__ = ["Collection", "CollectionInfo", "Library"]
 
@@ -41,6 +42,9 @@ class Library:
         self._embedder_lock = threading.Lock()
         self._open_lock = threading.Lock()
         self._checked: set[Path] = set()  # collection folders whose database was checked
+        # The organisation's shared collections (see use_shared): where, and the names known.
+        self.shared_source: SharedSource | None = None
+        self._shared_names: dict[str, str] = {}
 
     # -- embedder -----------------------------------------------------------------------
 
@@ -133,6 +137,10 @@ class Library:
         for _d, known, cid in self._entries():
             if known.casefold() == name.casefold():
                 return cid
+        if self._shared_name(name):
+            from .index.pgstore import schema_of
+
+            return schema_of(name)  # the id the server's indexer gives it (its schema)
         raise CollectionError(f"There is no collection named '{name}'.")
 
     def chat_store(self) -> ChatStore:
@@ -178,8 +186,13 @@ class Library:
         return Collection(self, d)
 
     def open(self, name: str) -> Collection:
+        """The collection ``name``: this computer's own, else a shared one listed by
+        ``shared_listing`` (or named by the organisation's settings), opened read-only."""
         d = self._find(name)
         if d is None:
+            shared = self._shared_name(name)
+            if shared and self.shared_source is not None:
+                return self.open_shared(self.shared_source.dsn, shared, read_only=True)
             known = ", ".join(self.names()) or "none yet"
             raise CollectionError(f"There is no collection named '{name}' (collections: {known}).")
         return Collection(self, d)
@@ -195,6 +208,79 @@ class Library:
 
         return SharedCollection(self, dsn, name, create=create, read_only=read_only)
 
+    # -- the organisation's shared collections ---------------------------------------------
+
+    def use_shared(self, source: SharedSource | None) -> None:
+        """Show and open the organisation's shared collections at ``source`` beside this
+        computer's own, read-only (None: none). Connects to nothing: see shared_listing."""
+        self.shared_source = source
+        self._shared_names = {n.casefold(): n for n in source.names} if source else {}
+
+    def _shared_name(self, name: str) -> str:
+        """The shared collection's name when ``name`` is one and no own collection has it."""
+        shared = self._shared_names.get(name.strip().casefold(), "")
+        return shared if shared and self._find(name) is None else ""
+
+    def _refuse_shared(self, name: str, done: str) -> None:
+        if self.is_shared(name):
+            raise CollectionError(
+                f"'{name}' is shared by your organisation and can only be read from this "
+                f"computer: it cannot be {done} here. Ask IT if it needs changing."
+            )
+
+    def is_shared(self, name: str) -> bool:
+        """True when ``name`` opens one of the organisation's shared collections."""
+        return bool(self._shared_name(name))
+
+    def shared_listing(self, connect_timeout: int = 5) -> SharedListing:
+        """Ask the organisation's server which shared collections can be opened now (it
+        connects: keep it off the GUI thread; the connection is closed before it returns).
+        A server that is down or refuses never raises: each entry says why in a sentence,
+        and asking again later lists them once the server answers."""
+        source = self.shared_source
+        if source is None:
+            return SharedListing()
+
+        def none_available(message: str) -> SharedListing:
+            return SharedListing(
+                tuple(SharedEntry(n, False, message) for n in source.names), message
+            )
+
+        try:
+            from .index.pgstore import list_collections, where
+        except ImportError:
+            log.warning("shared collections set, but psycopg is not installed", exc_info=True)
+            return none_available(
+                "This computer's Folio cannot open the organisation's shared collections: "
+                "the part that talks to the server is not installed. Ask IT to install it; "
+                "your own collections work as usual."
+            )
+        try:
+            on_server = list_collections(source.dsn, connect_timeout)
+        except StorageError as exc:
+            log.warning("shared collections not listed: %s", exc)
+            return none_available(str(exc))
+        own = {n.casefold() for n in self.names()}
+        found = {n.casefold(): n for n in on_server}
+        entries = []
+        for wanted in source.names or tuple(on_server):
+            name = found.get(wanted.casefold(), "")
+            if not name:
+                entries.append(
+                    SharedEntry(
+                        wanted,
+                        False,
+                        f"The organisation's server at {where(source.dsn)} has no shared "
+                        f"collection named '{wanted}' that this computer may read; ask IT.",
+                    )
+                )
+            elif name.casefold() in own:
+                entries.append(SharedEntry(name, False, name_taken(name)))
+            else:
+                entries.append(SharedEntry(name, True))
+        self._shared_names = {e.name.casefold(): e.name for e in entries if e.available}
+        return SharedListing(tuple(entries))
+
     def get_or_create(self, name: str) -> Collection:
         return self.open(name) if self._find(name) else self.create(name)
 
@@ -205,6 +291,7 @@ class Library:
         target = self._find(new)
         d = self._find(old)
         if d is None:
+            self._refuse_shared(old, "renamed")
             raise CollectionError(f"There is no collection named '{old}'.")
         if target is not None and target != d:
             raise CollectionError(f"A collection named '{new}' exists already.")
@@ -237,6 +324,7 @@ class Library:
         of chats deleted."""
         d = self._find(name)
         if d is None:
+            self._refuse_shared(name, "deleted")
             raise CollectionError(f"There is no collection named '{name}'.")
         cid = self.id_of(name)
         # Rename first so a crash mid-delete never leaves a half collection that still lists.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .errors import EmbeddingModelMismatch
+from .errors import CollectionError, EmbeddingModelMismatch
 
 SAMPLE = 32  # passages embedded to measure the speed
 
@@ -50,8 +50,17 @@ def duration(seconds: float) -> str:
 
 
 def explain(coll: Any) -> ReembedNeeded:
-    """The mismatch of ``coll`` (a Collection) with its estimate; call on a worker thread."""
+    """The mismatch of ``coll`` (a Collection) with its estimate; call on a worker thread.
+    A shared collection is re-embedded on the organisation's server, never from a desktop:
+    for one, the CollectionError that says so is raised instead."""
     emb = coll.library.embedder  # what Re-embed now embeds with
+    if getattr(coll, "shared", False):
+        raise CollectionError(
+            f"The shared collection '{coll.name}' was indexed with a different search model "
+            f"({coll.embed_model or 'an older one'}) than the one Folio uses now ({emb.name}), "
+            "so it cannot be searched from this computer. Ask IT to index it again on the "
+            "organisation's server with the model the desktops use."
+        )
     rows = coll.store.db.execute(
         "SELECT text FROM chunks ORDER BY id LIMIT ?", (SAMPLE,)
     ).fetchall()

@@ -37,6 +37,8 @@ def is_server_store(store: str | None) -> bool:
 class SharedCollection(Collection):
     """One collection in a PostgreSQL database (see module docstring)."""
 
+    shared = True
+
     def __init__(
         self,
         library: Library,

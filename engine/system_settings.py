@@ -13,7 +13,9 @@ the keys listed in ``locked``: those always take the file's value (or the built-
 the file gives none), and the settings dialog shows them read-only. Keys starting with "_" are
 comments. An absent file changes nothing; a damaged one is logged and ignored.
 
-``folio ask`` reads the server keys too: see ``server_choice``.
+``folio ask`` reads the server keys too: see ``server_choice``. ``shared_store`` and
+``shared_collections`` name the organisation's shared collections (see shared_list.py); the
+user's own settings never change them.
 """
 
 from __future__ import annotations

@@ -20,13 +20,17 @@ on the organisation's server). The contract, written once here:
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ..types import Box, ChunkSpan
-from .store import ChunkRow, DocRow
+
+if TYPE_CHECKING:  # store.py builds on DocumentRows below
+    from .store import ChunkRow, DocRow
 
 # (doc_id, page, text, context, vector as float32 bytes, start) of one passage of a page.
 PagePassage = tuple[int, int, str, str, bytes, int]
@@ -115,3 +119,81 @@ class VectorSearch(Protocol):
     def reconcile(self, store: CollectionStore) -> tuple[int, int]: ...
     def compact(self, store: CollectionStore) -> bool: ...
     def save(self) -> None: ...
+
+
+class DocumentRows:
+    """The document bookkeeping both stores share, written once: a file indexed again (or
+    failing again) replaces its older version, whose passages go with it, and the row of a
+    failed or an indexed document holds the same values in both.
+
+    A store supplies ``doc_by_path`` and ``delete_doc`` (its contract above) and two ways to
+    run SQL written with ``?`` placeholders: ``_execute(sql, args)`` and ``_insert(sql, args)``,
+    which returns the id of the row it inserted.
+    """
+
+    def doc_by_path(self, path: str) -> DocRow | None:
+        raise NotImplementedError
+
+    def delete_doc(self, doc_id: int) -> list[int]:
+        raise NotImplementedError
+
+    def _execute(self, sql: str, args: Sequence[Any]) -> Any:
+        raise NotImplementedError
+
+    def _insert(self, sql: str, args: Sequence[Any]) -> int:
+        raise NotImplementedError
+
+    def _drop_older_version(self, path: str) -> list[int]:
+        """Delete the stored version of ``path``, if any; the chunk ids it had."""
+        old = self.doc_by_path(path)
+        return self.delete_doc(old.id) if old is not None else []
+
+    def put_failed(
+        self, path: str, size: int, mtime_ns: int, sha: str, kind: str, reason: str
+    ) -> list[int]:
+        """Record a file that could not be indexed (replacing an older version of it)."""
+        dropped = self._drop_older_version(path)
+        self._execute(
+            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, reason, indexed_at)"
+            " VALUES(?, ?, ?, ?, ?, 'failed', ?, ?)",
+            (path, size, mtime_ns, sha, kind, reason, time.time()),
+        )
+        return dropped
+
+    def _put_document(
+        self,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        sha: str,
+        kind: str,
+        n_pages: int,
+        warnings: Sequence[str],
+        n_chunks: int,
+        profile: str,
+        doc_vector: np.ndarray | None,
+    ) -> tuple[int, list[int]]:
+        """The document row of an indexed file (replacing an older version of it): its id and
+        the chunk ids of the version replaced. Its passages are the store's to write."""
+        dropped = self._drop_older_version(path)
+        doc_id = self._insert(
+            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings,"
+            " n_pages, n_chunks, indexed_at, profile, vector)"
+            " VALUES(?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?, ?)",
+            (
+                path,
+                size,
+                mtime_ns,
+                sha,
+                kind,
+                json.dumps(list(warnings)),
+                n_pages,
+                n_chunks,
+                time.time(),
+                profile,
+                None
+                if doc_vector is None
+                else np.ascontiguousarray(doc_vector, dtype=np.float32).tobytes(),
+            ),
+        )
+        return doc_id, dropped

@@ -39,6 +39,7 @@ from ..errors import CollectionError, StorageError
 from ..ingest.context import embedding_text
 from ..ingest.numbers import joined_numbers
 from ..types import Box, ChunkSpan
+from .base import DocumentRows
 from .store import ChunkRow, DocRow
 
 # HNSW graph: links per node and the candidate list while building. The list kept while
@@ -137,6 +138,63 @@ def where(dsn: str) -> str:
         return "the configured server"
 
 
+def _refused(exc: psycopg.Error) -> bool:
+    """True when the server answered and turned the connection down (wrong role, password or
+    database), False when it could not be reached at all."""
+    text = str(exc).lower()
+    return any(
+        w in text for w in ("fatal", "authentication", "password", "does not exist", "permission")
+    )
+
+
+def list_collections(dsn: str, connect_timeout: int = 5) -> list[str]:
+    """The names of the collections on the server that this connection's role may read,
+    sorted; the connection is closed before it returns. A server that does not answer or
+    refuses raises StorageError with a sentence for the user."""
+    try:
+        db = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
+    except psycopg.Error as e:
+        if _refused(e):
+            raise StorageError(
+                f"The organisation's server at {where(dsn)} refused Folio's connection; your "
+                "own collections work as usual. Ask IT to check the shared collections' "
+                "address and database role in Folio's organisation settings."
+            ) from e
+        raise StorageError(
+            f"The organisation's server at {where(dsn)} did not answer; your own collections "
+            "work as usual."
+        ) from e
+    try:
+        db.execute("SET default_transaction_read_only = on")
+        # information_schema lists only the tables this role has some right on.
+        schemas = [
+            str(r[0])
+            for r in db.execute(
+                "SELECT table_schema FROM information_schema.tables WHERE table_name = 'meta'"
+                " AND table_schema LIKE 'folio\\_%' ORDER BY table_schema"
+            )
+        ]
+        names = []
+        for schema in schemas:
+            may = db.execute("SELECT has_table_privilege(%s, 'SELECT')", (f'"{schema}".meta',))
+            if not (may.fetchone() or (False,))[0]:
+                continue
+            row = db.execute(f'SELECT value FROM "{schema}".meta WHERE key = %s', ("name",))
+            found = row.fetchone()
+            if found and str(found[0]).strip():
+                names.append(str(found[0]))
+        return sorted(names, key=str.casefold)
+    except psycopg.Error as e:
+        why = (e.diag.message_primary or "").rstrip(".") if e.diag else ""
+        raise StorageError(
+            f"The organisation's server at {where(dsn)} could not list its shared collections"
+            + (f" ({why})" if why else "")
+            + "; your own collections work as usual. If this happens again, tell IT."
+        ) from e
+    finally:
+        db.close()
+
+
 def vector_text(v: np.ndarray) -> str:
     """A vector as pgvector reads it; each float32 comes back exactly."""
     return "[" + ",".join(map(str, np.asarray(v, dtype=np.float32).tolist())) + "]"
@@ -171,7 +229,7 @@ def _doc(r: Sequence[Any]) -> DocRow:
     )
 
 
-class PgStore:
+class PgStore(DocumentRows):
     """One collection in a PostgreSQL database. Not shared between threads.
 
     ``create`` makes the collection's schema when it is missing (the indexer's role, with
@@ -201,17 +259,8 @@ class PgStore:
         self._df: dict[str, int] = {}
         self._df_version: tuple[int, float] | None = None
         self._ef = 0
+        self.db = self._connect()
         try:
-            self.db = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
-        except psycopg.Error as e:
-            raise StorageError(
-                f"Folio could not reach the collection server {where(dsn)}. Check that this "
-                "computer is connected to the organisation's network; if it is, ask IT whether "
-                "the server is running and the address in Folio's settings is right."
-            ) from e
-        try:
-            if read_only:
-                self.db.execute("SET default_transaction_read_only = on")
             exists = self.db.execute(
                 "SELECT 1 FROM information_schema.tables WHERE table_schema = %s"
                 " AND table_name = 'chunks'",
@@ -224,7 +273,7 @@ class PgStore:
                         f"{where(dsn)}. Ask IT which collections it holds."
                     )
                 self._create(dim)
-            self.db.execute(f'SET search_path TO "{self.schema}", public')
+            self._use_schema()
             if create and not self.get_meta("name"):
                 self.begin()
                 self.set_meta("name", name)
@@ -258,20 +307,72 @@ class PgStore:
                 self.db.execute("ROLLBACK")
                 raise
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+        except psycopg.Error as e:
+            raise StorageError(
+                f"Folio could not reach the collection server {where(self.dsn)}. Check that "
+                "this computer is connected to the organisation's network; if it is, ask IT "
+                "whether the server is running and the address in Folio's settings is right."
+            ) from e
+        if self.read_only:
+            try:
+                db.execute("SET default_transaction_read_only = on")
+            except BaseException:
+                db.close()
+                raise
+        return db
+
+    def _use_schema(self) -> None:
+        self.db.execute(f'SET search_path TO "{self.schema}", public')
+
+    def _reconnect(self) -> bool:
+        """A read-only store whose connection broke (the server restarted, the network
+        dropped) connects again, so the next question works without reopening the window's
+        collection; False when the server still cannot be reached."""
+        try:
+            self.db.close()
+            db = self._connect()
+        except (StorageError, psycopg.Error):
+            return False
+        self.db = db
+        self._ef = 0
+        try:
+            self._use_schema()
+        except psycopg.Error:
+            return False
+        return True
+
     def close(self) -> None:
         self.db.close()
+
+    def __del__(self) -> None:
+        # A store let go of without close() (a chat's collection dropped with its chat): its
+        # connection is closed with it rather than left to the server's timeout.
+        db = getattr(self, "db", None)
+        if db is not None and not db.closed:
+            try:
+                db.close()
+            except Exception:  # at interpreter exit the connection may be half torn down
+                pass
 
     # -- errors ---------------------------------------------------------------------------
 
     def _writing(self) -> _Writing:
         return _Writing(self)
 
-    def _run(self, sql: str, args: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+    def _run(
+        self, sql: str, args: Sequence[Any] | Mapping[str, Any] | None = None, again: bool = True
+    ) -> Any:
         try:
             return self.db.execute(sql, args)
         except (pgerrors.InsufficientPrivilege, pgerrors.ReadOnlySqlTransaction) as e:
             raise _read_only_error(self.name) from e
         except psycopg.OperationalError as e:
+            # Nothing of a read-only store is ever half-done: ask again on a new connection.
+            if again and self.read_only and self.db.closed and self._reconnect():
+                return self._run(sql, args, again=False)
             raise StorageError(
                 f"The connection to the collection server {where(self.dsn)} was lost. "
                 "Nothing half-written is kept; try again when the server can be reached."
@@ -371,19 +472,11 @@ class PgStore:
         self._run("DELETE FROM documents WHERE id=%s", (doc_id,))
         return ids
 
-    def put_failed(
-        self, path: str, size: int, mtime_ns: int, sha: str, kind: str, reason: str
-    ) -> list[int]:
-        dropped: list[int] = []
-        old = self.doc_by_path(path)
-        if old is not None:
-            dropped = self.delete_doc(old.id)
-        self._run(
-            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, reason, indexed_at)"
-            " VALUES(%s, %s, %s, %s, %s, 'failed', %s, %s)",
-            (path, size, mtime_ns, sha, kind, reason, time.time()),
-        )
-        return dropped
+    def _execute(self, sql: str, args: Sequence[Any]) -> Any:
+        return self._run(sql.replace("?", "%s"), args)  # the shared SQL's placeholders
+
+    def _insert(self, sql: str, args: Sequence[Any]) -> int:
+        return int(self._execute(sql + " RETURNING id", args).fetchone()[0])
 
     def put_indexed(
         self,
@@ -401,31 +494,9 @@ class PgStore:
         doc_vector: np.ndarray | None = None,
         ocr_pages: Mapping[int, Sequence[Box]] | None = None,
     ) -> tuple[int, list[int], list[int]]:
-        dropped: list[int] = []
-        old = self.doc_by_path(path)
-        if old is not None:
-            dropped = self.delete_doc(old.id)
-        row = self._run(
-            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings,"
-            " n_pages, n_chunks, indexed_at, profile, vector)"
-            " VALUES(%s, %s, %s, %s, %s, 'indexed', %s, %s, %s, %s, %s, %s) RETURNING id",
-            (
-                path,
-                size,
-                mtime_ns,
-                sha,
-                kind,
-                json.dumps(list(warnings)),
-                n_pages,
-                len(chunks),
-                time.time(),
-                profile,
-                None
-                if doc_vector is None
-                else np.ascontiguousarray(doc_vector, dtype=np.float32).tobytes(),
-            ),
-        ).fetchone()
-        doc_id = int(row[0])
+        doc_id, dropped = self._put_document(
+            path, size, mtime_ns, sha, kind, n_pages, warnings, len(chunks), profile, doc_vector
+        )
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         ocr = ocr_pages or {}
         stems = fts_words(

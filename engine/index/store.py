@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from ..ingest.context import embedding_text
 from ..ingest.numbers import joined_numbers
 from ..messages import storage_cause, what_to_do
 from ..types import Box, ChunkSpan
+from .base import DocumentRows
 
 # Ordered migrations; PRAGMA user_version records how many have run.
 MIGRATIONS: list[str] = [
@@ -169,7 +171,7 @@ def _doc(row: sqlite3.Row) -> DocRow:
     )
 
 
-class Store:
+class Store(DocumentRows):
     """One collection's SQLite database. Not shared between threads."""
 
     # Meta keys that are the collection's settings; with the roots they are mirrored by the
@@ -322,20 +324,11 @@ class Store:
         self.db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
         return ids
 
-    def put_failed(
-        self, path: str, size: int, mtime_ns: int, sha: str, kind: str, reason: str
-    ) -> list[int]:
-        """Record a file that could not be indexed (replacing an older version of it)."""
-        dropped: list[int] = []
-        old = self.doc_by_path(path)
-        if old is not None:
-            dropped = self.delete_doc(old.id)
-        self.db.execute(
-            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, reason, indexed_at)"
-            " VALUES(?, ?, ?, ?, ?, 'failed', ?, ?)",
-            (path, size, mtime_ns, sha, kind, reason, time.time()),
-        )
-        return dropped
+    def _execute(self, sql: str, args: Sequence[Any]) -> Any:
+        return self.db.execute(sql, args)
+
+    def _insert(self, sql: str, args: Sequence[Any]) -> int:
+        return int(self.db.execute(sql, args).lastrowid or 0)
 
     def put_indexed(
         self,
@@ -360,31 +353,9 @@ class Store:
         ``ocr_pages`` the pages read by OCR with the boxes of their words.
         Returns (doc_id, new chunk ids, chunk ids of the replaced version).
         """
-        dropped: list[int] = []
-        old = self.doc_by_path(path)
-        if old is not None:
-            dropped = self.delete_doc(old.id)
-        cur = self.db.execute(
-            "INSERT INTO documents(path, size, mtime_ns, sha256, kind, status, warnings,"
-            " n_pages, n_chunks, indexed_at, profile, vector)"
-            " VALUES(?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?, ?)",
-            (
-                path,
-                size,
-                mtime_ns,
-                sha,
-                kind,
-                json.dumps(list(warnings)),
-                n_pages,
-                len(chunks),
-                time.time(),
-                profile,
-                None
-                if doc_vector is None
-                else np.ascontiguousarray(doc_vector, dtype=np.float32).tobytes(),
-            ),
+        doc_id, dropped = self._put_document(
+            path, size, mtime_ns, sha, kind, n_pages, warnings, len(chunks), profile, doc_vector
         )
-        doc_id = int(cur.lastrowid or 0)
         ids: list[int] = []
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         ocr = ocr_pages or {}
