@@ -204,8 +204,14 @@ class Library:
         postgresql:// connection string). ``create`` makes it when missing (the indexer on the
         server); the desktops open it ``read_only``. Nothing of PostgreSQL is loaded unless a
         shared collection is opened."""
-        from .shared import SharedCollection
-
+        try:
+            from .shared import SharedCollection
+        except ImportError as exc:  # a Folio installed without the "postgres" extra
+            raise StorageError(
+                "This copy of Folio cannot open collections on a PostgreSQL server: its "
+                "PostgreSQL client (psycopg) is not installed. Ask IT for the Folio package "
+                "with it, or install Folio with its 'postgres' extra."
+            ) from exc
         return SharedCollection(self, dsn, name, create=create, read_only=read_only)
 
     # -- the organisation's shared collections ---------------------------------------------

@@ -54,3 +54,25 @@ def test_reading_the_settings_loads_nothing_of_postgresql(tmp_path: Path) -> Non
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_folio_without_the_postgresql_client_says_so(tmp_path: Path) -> None:
+    """A Folio installed without psycopg, asked for a collection on a server: one sentence on
+    the terminal and exit status 2, no traceback."""
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from engine.cli import main\n"
+        "sys.argv = ['folio', 'search', 'holidays', '-c', 'Team', '--store',"
+        " 'postgresql://folio_reader@127.0.0.1:9/folio']\n"
+        "sys.exit(main())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"FOLIO_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "its PostgreSQL client (psycopg) is not installed" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -315,6 +315,20 @@ def test_installed_app_reads_a_scanned_page_offline(app: Installed, tmp_path: Pa
     _record(ocr_index_two_scans_s=round(ocr_s, 1))
 
 
+def test_installed_app_can_reach_shared_collections(app: Installed, tmp_path: Path) -> None:
+    """The PostgreSQL client is inside the package: a shared collection on a server that is
+    not there is a sentence about that server (without psycopg in the bundle the app could
+    not even try, and would say so)."""
+    user = Installed(app.root, tmp_path / "user-pg")
+    out = user.run(
+        "folio", "search", "holiday rules", "-c", "Team",
+        "--store", "postgresql://folio_reader@127.0.0.1:9/folio?connect_timeout=3",
+    )  # fmt: skip
+    assert out.returncode != 0
+    said = out.stderr[-2000:]
+    assert "Folio could not reach the collection server 127.0.0.1:9." in said, said
+
+
 def test_nothing_loaded_from_the_build_machine(app: Installed, tmp_path: Path) -> None:
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed")
