@@ -121,13 +121,21 @@ def keyword_candidates(
         if df is None:
             df = term_counts(store, terms)
         if sum(df.values()) > POSTINGS_BUDGET:
+            rarest = sorted(terms, key=lambda t: df[t])
             keep: list[str] = []
             spent = 0
-            for t in sorted(terms, key=lambda t: df[t]):
+            for t in rarest:
                 if keep and spent + df[t] > POSTINGS_BUDGET:
                     break
                 keep.append(t)
                 spent += df[t]
+            if len(keep) == 1 and documents is None and df[rarest[1]] > 0:
+                # Even the rarest word is common (a large collection): rank the passages that
+                # hold the two rarest words, a small set, and only when fewer than n do, every
+                # passage with the rarest one.
+                both = store.search_terms([t for t in terms if t in rarest[:2]], "AND", n)
+                if len(both) >= n:
+                    return both
             terms = [t for t in terms if t in keep]
     hits = store.search_terms(terms, "OR", None if documents else n)
     if documents is not None:
