@@ -56,7 +56,6 @@ class CollectionsPane(QWidget):
         # Repopulate quietly: whoever listens reads the documents once, below.
         self._select(names, keep)
         self.listed.emit(names)
-        self.chats.refresh()
 
     def show_first(self, name: str) -> None:
         """A first drop: list and choose its collection now, before the library lists it."""
@@ -78,4 +77,3 @@ class CollectionsPane(QWidget):
     def _current_changed(self, _now: QModelIndex, _before: QModelIndex) -> None:
         if not self._quiet:
             self.chosen.emit()
-            self.chats.refresh()

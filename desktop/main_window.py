@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         chat, status = self.chat, self.status_label
         self.pane.listed.connect(self._collections_listed)
         self.pane.chosen.connect(self.documents_tab.refresh)
+        self.pane.chosen.connect(self.chats.refresh)
         self.indexing_status.connect(self.indexing)
         self.indexing.pending.connect(self._files_pending)
         self.indexing.changed.connect(self.refresh_collections)
@@ -147,8 +148,7 @@ class MainWindow(QMainWindow):
         self.tune.use_in_chat.connect(self._use_adapter_in_chat)
         self.tune.embedder_ready.connect(self.indexing.reembed_with)
 
-    # -- collections and documents ------------------------------------------------------
-
+    # -- collections and documents ---------------------------------------------------------
     def current_collection(self) -> str | None:
         return self.pane.current()
 
@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
     def _collections_listed(self, names: list[str]) -> None:
         self._offer_welcome(not names)
         self.documents_tab.refresh()
+        self.chats.refresh()
         self.indexing.refresh_watch()
 
     def _files_pending(self, name: str) -> None:
@@ -175,8 +176,7 @@ class MainWindow(QMainWindow):
         for offer in (self.welcome, self.welcome_hint, self.sample_button):
             offer.setVisible(shown)
 
-    # -- drag and drop, first run ---------------------------------------------------------
-
+    # -- drag and drop, first run ----------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -205,8 +205,7 @@ class MainWindow(QMainWindow):
         if not self.chat.question.text():
             self.chat.question.setText(SAMPLE_QUESTION)
 
-    # -- settings and tuning -------------------------------------------------
-
+    # -- settings and tuning ---------------------------------------------------------------
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.library, self.settings, self.read_executor, parent=self)
         dialog.applied.connect(self.apply_settings)
