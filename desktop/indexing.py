@@ -56,6 +56,8 @@ class IndexingController(QObject):
     progress = Signal(int, int)  # done, total (files, or passages when re-embedding)
     stopped = Signal()  # the run ended: finished, stopped or failed
     status = Signal(str)  # a sentence for the status line
+    indexed = Signal(object)  # IndexReport: a run finished (or was stopped)
+    failed = Signal(str)  # a run could not finish: why, as a sentence
     pending = Signal(str)  # a collection's files are listed, about to be indexed
     failures = Signal(object)  # list[(path, reason)]: files that could not be read
     notices = Signal(object)  # list[str]: every repair notice of this app run so far
@@ -204,6 +206,7 @@ class IndexingController(QObject):
         if report.failed:
             self.failures.emit([(f.path, f.reason) for f in report.failed])
         self.status.emit(self.last_summary)
+        self.indexed.emit(report)
         self.changed.emit()
         self._start_next_index()
 
@@ -212,6 +215,7 @@ class IndexingController(QObject):
         self.current_op = None
         self.stopped.emit()
         self.status.emit(message)
+        self.failed.emit(message)
         self._start_next_index()
 
     def _add_notices(self, notices: list[str]) -> None:

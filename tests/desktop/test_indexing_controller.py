@@ -32,6 +32,8 @@ def test_controller_indexes_a_folder_one_run_at_a_time_and_says_what_happened(
     )
     indexing.changed.connect(lambda: events.append("changed"))
     indexing.status.connect(statuses.append)
+    reports: list[Any] = []
+    indexing.indexed.connect(reports.append)
     try:
         indexing.queue_index("Office", [folder])
         assert indexing.running and statuses == ["Indexing Office…"]
@@ -50,6 +52,9 @@ def test_controller_indexes_a_folder_one_run_at_a_time_and_says_what_happened(
             "changed",
         ]
         assert "Up to date: 1 indexed, 0 unchanged, 1 could not be read." in statuses
+        assert [Path(o.path).name for o in reports[0].indexed] == ["canteen.md"]
+        assert [Path(f.path).name for f in reports[0].failed] == ["broken.pdf"]
+        assert len(reports) == 2
         # The second run (the re-scan) started after the first had ended.
         assert events.count("started") == 2 and events.count("stopped") == 2
         assert indexing.pending_files("Office") == set()  # nothing left pending
