@@ -114,7 +114,7 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     assert "10 am to 4 pm" in answer.text
     cited = min(answer.citations, key=lambda c: c.number)
     assert (cited.collection, Path(cited.path).name) == (TEAM, "Working hours.md")
-    qtbot.waitUntil(lambda: window.chats.history.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.chats.model.rowCount() == 1, timeout=10_000)
 
     # The viewer: the file is reachable from here, so it is shown as for an own collection.
     viewer = window.viewer
