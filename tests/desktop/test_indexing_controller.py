@@ -10,6 +10,7 @@ from desktop.indexing import IndexingController
 from desktop.loadbar import time_left
 from desktop.tasks import Executor
 from engine import Library
+from engine.reembed import ReembedNeeded
 
 
 def test_controller_indexes_a_folder_one_run_at_a_time_and_says_what_happened(
@@ -95,3 +96,36 @@ def test_cancel_forgets_the_waiting_runs(qtbot, library: Library, tmp_path: Path
 def test_time_left_is_said_as_people_say_it() -> None:
     assert time_left(42.0) == "about 42 s"
     assert time_left(200.0) == "about 3 minutes"
+
+
+def test_a_refused_collection_is_neither_indexed_nor_offered_re_embedding(
+    qtbot, library: Library, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "note.md").write_text("# Note\n\nThe lift is on the left.", "utf-8")
+    asked: list[tuple[str | None, str]] = []
+
+    def refuses(name: str | None, action: str) -> bool:  # a shared collection, read-only
+        asked.append((name, action))
+        return name == "Shared"
+
+    index_executor, read_executor = Executor("test-index"), Executor("test-read")
+    indexing = IndexingController(library, index_executor, read_executor, refuses)
+    offered: list[str] = []
+    indexing.reembed_offered.connect(offered.append)
+    try:
+        indexing.queue_index("Shared", [folder])
+        assert not indexing.running and indexing.queue == []
+        indexing.offer_reembed(ReembedNeeded("Shared", "old-model", "new-model", 10, 1.0))
+        assert offered == []
+        assert asked == [("Shared", "add"), ("Shared", "reembed")]
+        # Another collection is indexed as usual.
+        indexing.queue_index("Mine", [folder])
+        assert indexing.running
+        qtbot.waitUntil(indexing.idle, timeout=120_000)
+        assert library.names() == ["Mine"]
+    finally:
+        indexing.stop()
+        index_executor.shutdown()
+        read_executor.shutdown()
