@@ -308,7 +308,9 @@ def name_main_window(w: Any) -> None:
     describe(w.documents, "Documents", "The documents of the collection and their status.")
     describe(w.query, "Search your documents", "Type words and press Enter to search.")
     describe(w.results, "Search results", "Passages found by the search; Enter opens one.")
-    describe(w.failures, "Files that could not be read", "Each file with the reason.")
+    describe(
+        w.indexing_status.failures, "Files that could not be read", "Each file with the reason."
+    )
     describe(w.tabs.tabBar(), "Sections", "Ask, Documents, Check a statement, Compare, Tune.")
     describe(chat.question, "Question", "Type a question about your documents.")
     describe(chat.adapter_box, "Adapter", "A tuned adapter for the chat model.")

@@ -96,7 +96,7 @@ def event_loop_latency(seconds: float = 90.0) -> dict[str, Any]:
         time.sleep(0.01)
     ask_next()
     busy = measure(seconds)
-    indexing_still_running = window._current_op is not None
+    indexing_still_running = window.indexing.running
     window.close()
     return {
         "idle": _percentiles(idle),

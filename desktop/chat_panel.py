@@ -45,6 +45,7 @@ from engine.tune.adapter import list_adapters
 from engine.tune.adapter import resolve_stack as adapter_stack_of
 
 from .chat_export import ChatExport
+from .item_models import SourcesModel
 from .loadbar import ModelLoadBar
 from .memory import release_free_memory
 from .models import LoadedModel
@@ -151,6 +152,8 @@ class ChatPanel(QWidget):
         bar = self.answer.verticalScrollBar()
         bar.rangeChanged.connect(self._keep_following)
         bar.actionTriggered.connect(lambda _a: QTimer.singleShot(0, self._reader_scrolled))
+        # The sources of the last question (its cards): document, page, snippet, check.
+        self.sources = SourcesModel()
         self.chips = QHBoxLayout()
         self.chips_label = QLabel("Sources of the last answer:")
         self.chips_label.setVisible(False)
@@ -375,6 +378,7 @@ class ChatPanel(QWidget):
         elif kind == "evidence" and isinstance(payload, Evidence):
             if self.turns and self.turns[-1].answer is None:
                 self.turns[-1].cards = cards_from_evidence(payload)
+                self.sources.set_cards(self.turns[-1].cards)
                 self._render_current("Reading the passages…")
             self.evidence_at = time.monotonic()
             self.notice.setText("Reading the passages…")
@@ -431,6 +435,7 @@ class ChatPanel(QWidget):
             self._buffer.clear()
         self.show_all_button.setVisible(False)
         self._clear_chips()
+        self.sources.set_cards([])
 
     def _clear_transcript(self) -> None:
         self._reset_view()
@@ -466,6 +471,7 @@ class ChatPanel(QWidget):
         if answer.included or answer.citations or not turn.cards:
             turn.cards = cards_from_answer(answer)
         mark_statuses(turn.cards, answer)
+        self.sources.set_cards(turn.cards)
         self._render_current()
         self._render(answer)
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
+    QListView,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from engine import ChatStore, Library
 from engine.history import SessionInfo
 
+from .item_models import ChatsModel
 from .tasks import Executor, Operation
 
 
@@ -41,17 +41,19 @@ class ChatsSidebar(QWidget):
         self.library = library
         self._collection = collection
         self._executor = executor
-        self.history = QListWidget()
-        self.history.itemActivated.connect(self._open_item)
-        self.history.itemClicked.connect(self._open_item)
+        self.model = ChatsModel()
+        self.history = QListView()
+        self.history.setModel(self.model)
+        self.history.activated.connect(self._open_index)
+        self.history.clicked.connect(self._open_index)
         self.new_chat_button = QPushButton("New chat")
         self.new_chat_button.clicked.connect(self.new_chat)
         self.delete_chat_button = QPushButton("Delete chat")
         self.delete_chat_button.setToolTip("Delete the chat selected below, with its answers")
         self.delete_chat_button.setEnabled(False)
         self.delete_chat_button.clicked.connect(self._ask_delete_chat)
-        self.history.itemSelectionChanged.connect(
-            lambda: self.delete_chat_button.setEnabled(bool(self.history.selectedItems()))
+        self.history.selectionModel().selectionChanged.connect(
+            lambda *_a: self.delete_chat_button.setEnabled(self._selected() is not None)
         )
         head = QHBoxLayout()
         head.addWidget(QLabel("Chats"), 1)
@@ -87,22 +89,19 @@ class ChatsSidebar(QWidget):
         name, sessions = result
         if name != self._collection():
             return  # another collection was chosen meanwhile
-        self.history.clear()
-        for info in sessions:
-            item = QListWidgetItem(f"{info.title} ({info.turns})")
-            item.setData(Qt.ItemDataRole.UserRole, info.id)
-            self.history.addItem(item)
+        self.model.set_sessions(sessions)  # a reset clears the selection, silently
+        self.delete_chat_button.setEnabled(False)
 
     def new_chat(self) -> None:
         self.history.clearSelection()
         self.new_chat_requested.emit()
 
     def _ask_delete_chat(self) -> None:
-        items = self.history.selectedItems()
-        if not items:
+        index = self._selected()
+        session_id = self.model.session_id(index.row()) if index is not None else None
+        if index is None or session_id is None:
             return
-        session_id = int(items[0].data(Qt.ItemDataRole.UserRole))
-        title = items[0].text()
+        title = str(index.data())
         answer = QMessageBox.question(
             self,
             "Delete chat",
@@ -133,8 +132,14 @@ class ChatsSidebar(QWidget):
         op.failed.connect(self.message.emit)
         return self._executor.submit(op)
 
-    def _open_item(self, item: QListWidgetItem) -> None:
-        self.open_chat(int(item.data(Qt.ItemDataRole.UserRole)))
+    def _selected(self) -> QModelIndex | None:
+        rows = self.history.selectionModel().selectedRows()
+        return rows[0] if rows else None
+
+    def _open_index(self, index: QModelIndex) -> None:
+        session_id = self.model.session_id(index.row())
+        if session_id is not None:
+            self.open_chat(session_id)
 
     def open_chat(self, session_id: int) -> Operation:
         """Read a past chat; ``chat_read`` hands it to the chat pane."""

@@ -1,7 +1,8 @@
 """The organisation's shared collections in the window's collection list, read-only.
 
 IT names them in the organisation's settings file (``shared_store``, ``shared_collections``;
-see engine/shared_list.py). They are listed under a heading below the user's own collections;
+see engine/shared_list.py). They are listed under a heading below the user's own collections
+(rows of the window's ``CollectionsModel``, handed over by ``rows``);
 one is chosen and asked like an own collection (the engine's ``Library.open`` opens it from the
 server, read-only). What would change it (adding files or folders, dropping files, removing a
 folder, renaming, deleting, re-embedding) is refused with a sentence, and the toolbar's
@@ -19,22 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QStyle,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from engine import Library
 from engine.shared_list import SharedEntry, SharedListing, name_taken, shared_source
 from engine.system_settings import load_system_settings
 
+from .item_models import HEADING as HEADING_KIND
+from .item_models import SHARED, UNREACHABLE, CollectionRow
 from .tasks import Executor, Operation
 
 log = logging.getLogger("folio.desktop")
@@ -42,7 +37,6 @@ log = logging.getLogger("folio.desktop")
 HEADING = "Shared by your organisation · read-only"
 # The heading as the list shows it: two lines, so it fits the list's usual width.
 HEADING_SHOWN = "Shared by your organisation\nread-only"
-MARK = "shared"  # the item data of a shared collection's entry (Qt.UserRole)
 NOT_REACHABLE = "not reachable"
 UNAVAILABLE = "not available"
 
@@ -98,7 +92,6 @@ class SharedCollections(QObject):
         self._op: Operation | None = None
         self._actions: list[QAction] = []
         self._tips: dict[QAction, str] = {}  # the write actions' own tooltips while disabled
-        self._list: QListWidget | None = None
         self._own: set[str] = set()  # the user's own collections, as last listed (casefolded)
 
         # Under the collection list: why shared collections cannot be shown, and Try again.
@@ -168,55 +161,25 @@ class SharedCollections(QObject):
         """True when ``name`` is a shared collection listed now (no server asked)."""
         return bool(name) and str(name).casefold() in {n.casefold() for n in self.names()}
 
-    def add_to(self, collections: QListWidget) -> list[str]:
-        """Append the heading and the shared collections to the window's ``collections``
-        list; returns the names that can be chosen."""
-        self._track(collections)
-        # The window chooses the current entry after this (with signals blocked): the
-        # toolbar follows once it has.
-        QTimer.singleShot(0, collections, self._current)  # never after the list is gone
-        # What the list holds now are the user's own collections (the listing may predate one).
-        items = (collections.item(i) for i in range(collections.count()))
-        self._own = {it.text().casefold() for it in items if it is not None}
+    def rows(self, own: Sequence[str]) -> list[CollectionRow]:
+        """The heading and the shared collections, to show below the user's ``own``
+        collections (as listed now: the listing may predate one of them)."""
+        self._own = {n.casefold() for n in own}
         entries = self._entries()
         if not entries:
             return []
-        heading = QListWidgetItem(HEADING_SHOWN)
-        heading.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading: never chosen
-        heading.setToolTip(HEADING)
-        heading.setData(Qt.ItemDataRole.AccessibleTextRole, HEADING)
-        font = heading.font()
-        font.setBold(True)
-        heading.setFont(font)
-        collections.addItem(heading)
-        icon = collections.style().standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon)
-        size = collections.fontMetrics().height()
-        collections.setIconSize(QSize(size, size))  # as tall as the names beside it
-        for entry in entries:
-            item = self._item(entry)
-            item.setIcon(icon)  # on a server, not on this computer
-            collections.addItem(item)
-        self._show_message()
-        return self.names()
+        self._show_message()  # an entry named like an own collection says so under the list
+        heading = CollectionRow("", HEADING_KIND, HEADING_SHOWN, HEADING, HEADING)
+        return [heading] + [self._row(e) for e in entries]
 
-    def _item(self, entry: SharedEntry) -> QListWidgetItem:
+    def _row(self, entry: SharedEntry) -> CollectionRow:
         if entry.available:
-            item = QListWidgetItem(entry.name)
-            item.setData(Qt.ItemDataRole.UserRole, MARK)
-            item.setToolTip(f"{HEADING}: searched on the organisation's server.")
-        else:
-            # Shown, greyed and not choosable, with the reason.
-            word = NOT_REACHABLE if self.listing.message else UNAVAILABLE
-            item = QListWidgetItem(f"{entry.name} ({word})")
-            item.setFlags(Qt.ItemFlag.NoItemFlags)
-            item.setToolTip(entry.message)
-        item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, HEADING)
-        return item
-
-    def _track(self, collections: QListWidget) -> None:
-        if self._list is not collections:
-            self._list = collections
-            collections.currentTextChanged.connect(self._chosen)
+            tip = f"{HEADING}: searched on the organisation's server."
+            return CollectionRow(entry.name, SHARED, "", tip, HEADING)
+        # Shown, greyed and not choosable, with the reason.
+        word = NOT_REACHABLE if self.listing.message else UNAVAILABLE
+        text = f"{entry.name} ({word})"
+        return CollectionRow(entry.name, UNREACHABLE, text, entry.message, HEADING)
 
     # -- refusing writes --------------------------------------------------------------------
 
@@ -225,19 +188,17 @@ class SharedCollections(QObject):
         chosen (the refusals below stay, for every other way in)."""
         self._actions = [a for a in actions if a.text() in WRITE_ACTIONS]
 
-    def _chosen(self, name: str) -> None:
+    def follow(self, name: str | None) -> None:
+        """The collection ``name`` is chosen now: the toolbar's write actions are disabled
+        (with the reason as their tooltip) while it is a shared one."""
         shared = self.is_shared(name)
         for action in self._actions:
             if shared:
                 self._tips.setdefault(action, action.toolTip())  # its own, given back after
-                action.setToolTip(refusal(name, WRITE_ACTIONS[action.text()]))
+                action.setToolTip(refusal(str(name), WRITE_ACTIONS[action.text()]))
             elif action in self._tips:
                 action.setToolTip(self._tips.pop(action))
             action.setEnabled(not shared)
-
-    def _current(self) -> None:
-        item = self._list.currentItem() if self._list is not None else None
-        self._chosen(item.text() if item is not None else "")
 
     def refuses(self, name: str | None, action: str) -> bool:
         """True (and the reason said) when ``name`` is shared and ``action`` would change it."""

@@ -255,7 +255,7 @@ def soak(
     window = MainWindow(library)
     window.apply_settings(Settings(max_answer_tokens=48, threads=threads, n_ctx=2048))
     window.show()
-    window.queue_index(COLLECTION, [folder])
+    window.indexing.queue_index(COLLECTION, [folder])
 
     # Event-loop latency: how late a 10 ms timer fires.
     clock = QElapsedTimer()
@@ -320,7 +320,7 @@ def soak(
         return met[0]
 
     indexed = wait_until(
-        lambda: window.current_collection() == COLLECTION and window._current_op is None, 300
+        lambda: window.current_collection() == COLLECTION and not window.indexing.running, 300
     )
     log_path = base / "changes.jsonl"
     seconds = minutes * 60

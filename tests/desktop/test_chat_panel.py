@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextCursor
 
+from desktop.item_models import SourcesModel
 from desktop.main_window import MainWindow
 from desktop.transcript import STATUS_WORDS, saw_rows
 from engine import Answer, Library
@@ -164,6 +165,14 @@ def test_true_and_false_sentence_get_their_own_marks_and_the_chip_the_worst(
     chips = window.chat.chip_buttons()
     assert [(c.text(), c.property("status")) for c in chips] == [("[1] ✗", "unsupported")]
     assert "30 days is not in source [1]" in chips[0].toolTip()
+    # The same source in the chat's sources model: document, page and the worst check.
+    sources = window.chat.sources
+    assert sources.rowCount() == 1
+    row = sources.index(0)
+    assert row.data(SourcesModel.DocumentRole) == "leave.md"
+    assert row.data(SourcesModel.PageRole) == hit.page
+    assert row.data(SourcesModel.CheckRole) == "✗"
+    assert row.data(SourcesModel.StatusRole) == "unsupported"
     assert "1 of 2 statements are backed by the sources." in window.chat.answer.toPlainText()
     # The one-click follow-up lists every document about the question (no model call).
     chat = window.chat

@@ -22,16 +22,15 @@ def chat(library: Library, name: str, question: str) -> int:
 
 
 def history(window: MainWindow) -> list[str]:
-    h = window.chats.history
-    return [h.item(i).text() for i in range(h.count())]
+    h = window.chats.model
+    return [h.index(i).data() for i in range(h.rowCount())]
 
 
 def select(window: MainWindow, name: str) -> None:
-    for i in range(window.collections.count()):
-        if window.collections.item(i).text() == name:
-            window.collections.setCurrentRow(i)
-            return
-    raise AssertionError(f"{name} is not listed")
+    row = window.pane.model.row_of(name)
+    if row < 0:
+        raise AssertionError(f"{name} is not listed")
+    window.collections.setCurrentIndex(window.pane.model.index(row))
 
 
 def test_chats_follow_rename_delete_chat_and_delete_collection(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
@@ -44,17 +43,17 @@ def test_chats_follow_rename_delete_chat_and_delete_collection(qtbot, library: L
     window = MainWindow(library)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.collections.count() == 2, timeout=30_000)
+    qtbot.waitUntil(lambda: window.pane.model.rowCount() == 2, timeout=30_000)
     select(window, "Office")
     qtbot.waitUntil(lambda: history(window) == ["Where is the canteen? (1)"], timeout=30_000)
 
-    window.rename_collection("Office", "Front desk")
+    window.collection_actions.rename_collection("Office", "Front desk")
     qtbot.waitUntil(lambda: window.current_collection() == "Front desk", timeout=30_000)
     qtbot.waitUntil(lambda: history(window) == ["Where is the canteen? (1)"], timeout=30_000)
 
     # Delete chat: enabled once a chat is selected; removes exactly that chat.
     assert not window.chats.delete_chat_button.isEnabled()
-    window.chats.history.setCurrentRow(0)
+    window.chats.history.setCurrentIndex(window.chats.model.index(0))
     assert window.chats.delete_chat_button.isEnabled()
     window.chats.delete_chat(office)
     qtbot.waitUntil(lambda: history(window) == [], timeout=30_000)
@@ -66,7 +65,7 @@ def test_chats_follow_rename_delete_chat_and_delete_collection(qtbot, library: L
     store.close()
 
     # Deleting HR asks about its 2 chats; "delete them too" deletes exactly those.
-    box = window._confirm_delete_collection("HR", 2)
+    box = window.collection_actions.confirm_delete_collection("HR", 2)
     shots = Path(__file__).resolve().parents[1] / "screenshots"
     shots.mkdir(exist_ok=True)
     window.grab().save(str(shots / "chats-sidebar.png"))
@@ -83,7 +82,7 @@ def test_chats_follow_rename_delete_chat_and_delete_collection(qtbot, library: L
     store.close()
 
     # Without chats, one plain question.
-    plain = window._confirm_delete_collection("Front desk", 0)
+    plain = window.collection_actions.confirm_delete_collection("Front desk", 0)
     assert "chat" not in plain.text()
     roles = {b.text(): plain.buttonRole(b) for b in plain.buttons()}
     assert roles.pop("Delete") == QMessageBox.ButtonRole.DestructiveRole

@@ -31,18 +31,18 @@ def test_history_survives_restart_and_exports(qtbot, library: Library, tmp_path:
         first.chat.ask("When does the canteen open?")
     answer_text = blocker.args[0].text
     checked = sorted(blocker.args[0].sentences, key=lambda s: s.start)
-    qtbot.waitUntil(lambda: first.chats.history.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: first.chats.model.rowCount() == 1, timeout=10_000)
     first.close()
 
     second = MainWindow(library)  # a restart: new window, same home folder
     qtbot.addWidget(second)
     second.apply_settings(short)
     second.show()
-    qtbot.waitUntil(lambda: second.chats.history.count() == 1, timeout=10_000)
-    item = second.chats.history.item(0)
-    assert item.text().startswith("When does the canteen open?")
+    qtbot.waitUntil(lambda: second.chats.model.rowCount() == 1, timeout=10_000)
+    item = second.chats.model.index(0)
+    assert item.data().startswith("When does the canteen open?")
     with qtbot.waitSignal(second.chat.chat_opened, timeout=10_000):
-        second.chats.history.itemClicked.emit(item)
+        second.chats.history.clicked.emit(item)
     shown = second.chat.answer.toPlainText()
     assert "When does the canteen open?" in shown
     assert answer_text.split()[0] in shown

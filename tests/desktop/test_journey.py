@@ -63,13 +63,16 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
 
     # 2. The sample collection: indexing shows its progress at once.
     window.sample_button.click()
-    assert window.progress.isVisible() and window.cancel_button.isVisible()
+    assert (
+        window.indexing_status.progress.isVisible()
+        and window.indexing_status.cancel_button.isVisible()
+    )
     assert not window.sample_button.isVisible() and not window.welcome.isVisible()
     assert window.status_label.text() == f"Indexing {SAMPLE_COLLECTION}…"
     shot(window, 2, "indexing")
     qtbot.waitUntil(lambda: window.current_collection() == SAMPLE_COLLECTION, timeout=60_000)
-    qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=120_000)
-    qtbot.waitUntil(lambda: window.documents.topLevelItemCount() == 5, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.indexing_status.progress.isVisible(), timeout=120_000)
+    qtbot.waitUntil(lambda: window.documents_tab.model.rowCount() == 5, timeout=30_000)
     assert not window.welcome.isVisible() and not window.welcome_hint.isVisible()
     assert chat.question.text() == SAMPLE_QUESTION  # a first question, ready to ask
     shot(window, 3, "indexed")
@@ -111,9 +114,9 @@ def test_first_five_minutes(qtbot, library: Library, tmp_path: Path) -> None:  #
     assert shown.find(SAMPLE_QUESTION) < shown.find("Who do I call about a broken laptop?")
     assert "extension 4040" in shown
     # The chat is listed once in the sidebar, with its two questions.
-    chats = window.chats.history
-    qtbot.waitUntil(lambda: chats.count() == 1, timeout=10_000)
-    qtbot.waitUntil(lambda: chats.item(0).text().endswith("(2)"), timeout=10_000)
+    chats = window.chats.model
+    qtbot.waitUntil(lambda: chats.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: chats.index(0).data().endswith("(2)"), timeout=10_000)
     # The view follows the conversation: the end of the last answer is on screen.
     bar = chat.answer.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=5_000)

@@ -36,10 +36,7 @@ def test_drop_a_folder_indexes_it(qtbot, library: Library, tmp_path: Path) -> No
     assert event.isAccepted()
 
     def indexed() -> None:
-        rows = {
-            window.documents.topLevelItem(i).text(0): window.documents.topLevelItem(i).text(1)
-            for i in range(window.documents.topLevelItemCount())
-        }
+        rows = window.documents_tab.model.statuses()
         assert rows.get("policy.md") == "indexed"
         assert rows.get("bad.pdf", "").startswith("failed: ")
 
@@ -53,10 +50,7 @@ def test_drop_a_folder_indexes_it(qtbot, library: Library, tmp_path: Path) -> No
 
 
 def _rows(window: MainWindow) -> dict[str, str]:
-    return {
-        window.documents.topLevelItem(i).text(0): window.documents.topLevelItem(i).text(1)
-        for i in range(window.documents.topLevelItemCount())
-    }
+    return window.documents_tab.model.statuses()
 
 
 def test_watched_folder_updates_without_user_action(
@@ -86,8 +80,8 @@ def test_watched_folder_updates_without_user_action(
     (folder / "a.md").unlink()
     qtbot.waitUntil(lambda: "a.md" not in _rows(window), timeout=30_000)
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
-    qtbot.waitUntil(window.failures.isVisible, timeout=30_000)
-    assert "broken.pdf" in window.failures.item(0).text()
+    qtbot.waitUntil(window.indexing_status.failures.isVisible, timeout=30_000)
+    assert "broken.pdf" in window.indexing_status.failures.item(0).text()
     window.close()
 
 
@@ -159,13 +153,13 @@ def test_drop_a_corpus_folder_shows_pending_then_indexed(qtbot, library: Library
     seen_pending: list[bool] = []
     # The pending rows are recorded as they are added, too: on a busy machine the "pending" and
     # "indexed" updates can reach the window in one batch, between two looks of the poll.
-    add_rows = window._add_pending_rows
+    add_rows = window.documents_tab.show_pending
 
     def add_and_look(name: str) -> None:
         add_rows(name)
         seen_pending.append("pending" in _rows(window).values())
 
-    window._add_pending_rows = add_and_look  # type: ignore[method-assign]
+    window.documents_tab.show_pending = add_and_look  # type: ignore[method-assign]
     window.dropEvent(event)
 
     def settled() -> None:

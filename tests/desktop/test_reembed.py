@@ -44,8 +44,11 @@ def test_mismatch_offers_reembed_now_with_estimate_and_progress(
         window.chat.ask_button.click()
     need: ReembedNeeded = blocker.args[0]
     assert need.collection == "Office" and need.chunks == chunks and need.seconds > 0
-    text = window.reembed_label.text()
-    assert window.reembed_button.isVisible() and window.reembed_label.isVisible()
+    text = window.indexing_status.reembed_label.text()
+    assert (
+        window.indexing_status.reembed_button.isVisible()
+        and window.indexing_status.reembed_label.isVisible()
+    )
     assert "old-search-model" in text and "Re-embed now takes less than a minute" in text
     assert f"for {chunks} passages" in text
     assert problems(text) == [] and problems(window.chat.notice.text()) == []
@@ -55,17 +58,20 @@ def test_mismatch_offers_reembed_now_with_estimate_and_progress(
     window.grab().save(str(shots / "reembed-offer.png"))
 
     # Pressed while a re-scan of the folder runs: it waits its turn instead of asking again.
-    qtbot.waitUntil(lambda: window._current_op is None and not window._index_queue, timeout=60_000)
-    window.queue_index("Office")
-    window.reembed_button.click()
+    qtbot.waitUntil(lambda: window.indexing.idle(), timeout=60_000)
+    window.indexing.queue_index("Office")
+    window.indexing_status.reembed_button.click()
     assert "starts as soon as the current indexing has finished" in window.status_label.text()
-    assert not window.reembed_button.isEnabled()
+    assert not window.indexing_status.reembed_button.isEnabled()
     qtbot.waitUntil(lambda: "can be searched again" in window.status_label.text(), timeout=120_000)
     assert window.status_label.text().startswith(
         f"'Office' can be searched again: {chunks} passages re-embedded."
     )  # "Watching 1 folder — up to date" may follow it
-    assert window.progress.maximum() == chunks and window.progress.value() == chunks
-    assert not window.reembed_button.isVisible()
+    assert (
+        window.indexing_status.progress.maximum() == chunks
+        and window.indexing_status.progress.value() == chunks
+    )
+    assert not window.indexing_status.reembed_button.isVisible()
 
     # The same question now finds its passage.
     with qtbot.waitSignal(window.chat.evidence_shown, timeout=60_000) as found:

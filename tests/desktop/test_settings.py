@@ -79,15 +79,15 @@ def test_collections_can_be_created_renamed_and_deleted(qtbot, library: Library)
     window.show()
 
     def names() -> list[str]:
-        return [window.collections.item(i).text() for i in range(window.collections.count())]
+        return window.pane.model.names()
 
-    window.create_collection("Contracts")
+    window.collection_actions.create_collection("Contracts")
     qtbot.waitUntil(lambda: names() == ["Contracts"], timeout=10_000)
-    window.rename_collection("Contracts", "Legal")
+    window.collection_actions.rename_collection("Contracts", "Legal")
     qtbot.waitUntil(
         lambda: names() == ["Legal"] and window.current_collection() == "Legal", timeout=10_000
     )
-    window.delete_collection("Legal")
+    window.collection_actions.delete_collection("Legal")
     qtbot.waitUntil(lambda: names() == [], timeout=10_000)
     assert window.welcome.isVisible()
     window.close()
@@ -111,7 +111,7 @@ def test_ocr_can_be_turned_off_and_progress_names_the_scanned_page(qtbot, librar
     assert library.config.ocr is False
     assert load_settings(library.home).ocr is False
 
-    window._on_progress(
+    window.indexing._on_progress(
         Progress(
             "indexing", 3, 10, 120, "/docs/contract.pdf", 42.0, "page 12 of 40 (reading the scan)"
         )
@@ -121,6 +121,6 @@ def test_ocr_can_be_turned_off_and_progress_names_the_scanned_page(qtbot, librar
         "page 12 of 40 (reading the scan)"
     )
     # A longer time left is said in minutes.
-    window._on_progress(Progress("indexing", 3, 10, 120, "/docs/a.md", 200.0))
+    window.indexing._on_progress(Progress("indexing", 3, 10, 120, "/docs/a.md", 200.0))
     assert window.status_label.text().endswith("about 3 minutes left")
     window.close()

@@ -41,7 +41,7 @@ def test_window_waits_for_a_terminal_command_and_says_so(
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"holding"
         window.show()
-        window.queue_index("Shared", [folder])
+        window.indexing.queue_index("Shared", [folder])
         qtbot.waitUntil(
             lambda: (
                 f"Waiting for the 'folio' command (process {holder.pid})"
@@ -50,7 +50,7 @@ def test_window_waits_for_a_terminal_command_and_says_so(
             timeout=60_000,
         )
         time.sleep(0.5)
-        assert window._current_op is not None  # still waiting
+        assert window.indexing.running  # still waiting
         with library.open("Shared") as coll:
             assert coll.documents() == []
     finally:
@@ -59,7 +59,7 @@ def test_window_waits_for_a_terminal_command_and_says_so(
         holder.stdin.close()
         holder.wait(timeout=60)
         holder.stdout.close()
-    qtbot.waitUntil(lambda: window._current_op is None, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.indexing.running, timeout=120_000)
     with library.open("Shared") as coll:
         assert [Path(d.path).name for d in coll.documents()] == ["policy.md"]
         assert coll.check().ok

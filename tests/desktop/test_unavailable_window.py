@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.main_window import GREY, UNAVAILABLE, MainWindow
+from PySide6.QtCore import Qt
+
+from desktop.item_models import GREY, UNAVAILABLE
+from desktop.main_window import MainWindow
 from engine import Library
 from engine.index.scan import NOT_CONNECTED
 
@@ -13,11 +16,14 @@ SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 
 
 def _items(window: MainWindow) -> dict[str, tuple[str, str, str]]:
+    model = window.documents_tab.model
     out = {}
-    for i in range(window.documents.topLevelItemCount()):
-        it = window.documents.topLevelItem(i)
-        assert it is not None
-        out[it.text(0)] = (it.text(1), it.toolTip(1), it.foreground(1).color().name())
+    for row in range(model.rowCount()):
+        status = model.index(row, 1)
+        brush = status.data(Qt.ItemDataRole.ForegroundRole)
+        colour = brush.color().name() if brush is not None else ""
+        tip = status.data(Qt.ItemDataRole.ToolTipRole) or ""
+        out[model.index(row, 0).data()] = (status.data(), tip, colour)
     return out
 
 
@@ -51,7 +57,7 @@ def test_unreachable_folder_is_greyed_with_its_reason_until_removed(
     window.grab().save(str(SHOTS / "unavailable.png"))
 
     # Only the explicit removal deletes them.
-    window.remove_folder("Stick", folder)
+    window.collection_actions.remove_folder("Stick", folder)
     qtbot.waitUntil(lambda: _items(window) == {}, timeout=30_000)
     assert "2 document(s) left the collection" in window.status_label.text()
     with library.open("Stick") as coll:

@@ -20,8 +20,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QToolBar
 
+from desktop.item_models import CollectionsModel
 from desktop.main_window import MainWindow
-from desktop.shared_collections import HEADING_SHOWN, MARK, refusal
+from desktop.shared_collections import HEADING_SHOWN, refusal
 from engine import Answer, Library
 from engine.reembed import ReembedNeeded
 from engine.sample import SAMPLE_QUESTION
@@ -51,21 +52,20 @@ def own_collection(library: Library, tmp_path: Path) -> None:
 
 def listed(window: MainWindow) -> list[tuple[str, bool]]:
     """The collection list as shown: (text, can be chosen)."""
-    items = (window.collections.item(i) for i in range(window.collections.count()))
-    return [(it.text(), bool(it.flags() & Qt.ItemFlag.ItemIsSelectable)) for it in items]
+    model = window.pane.model
+    rows = (model.index(i) for i in range(model.rowCount()))
+    return [(ix.data(), bool(model.flags(ix) & Qt.ItemFlag.ItemIsSelectable)) for ix in rows]
 
 
 def choose(qtbot, window: MainWindow, name: str, documents: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     """Choose collection ``name`` in the list and wait for its ``documents`` to show."""
-    window.collections.setCurrentItem(
-        window.collections.findItems(name, Qt.MatchFlag.MatchExactly)[0]
-    )
+    model = window.pane.model
+    window.collections.setCurrentIndex(model.index(model.row_of(name)))
     qtbot.waitUntil(lambda: docs(window) == documents, timeout=30_000)
 
 
 def docs(window: MainWindow) -> dict[str, str]:
-    top = (window.documents.topLevelItem(i) for i in range(window.documents.topLevelItemCount()))
-    return {it.text(0): it.text(1) for it in top if it is not None}
+    return window.documents_tab.model.statuses()
 
 
 def toolbar(window: MainWindow, tips: bool = False) -> dict[str, object]:
@@ -87,8 +87,9 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     window.show()
     qtbot.waitUntil(lambda: (TEAM, True) in listed(window), timeout=30_000)
     assert listed(window) == [(OWN, True), (HEADING_SHOWN, False), (TEAM, True)]
-    team_item = window.collections.findItems(TEAM, Qt.MatchFlag.MatchExactly)[0]
-    assert team_item.data(Qt.ItemDataRole.UserRole) == MARK
+    model = window.pane.model
+    shared = [model.index(r).data(CollectionsModel.SharedRole) for r in range(model.rowCount())]
+    assert shared == [False, False, True]  # the shared entry alone is read-only
     assert not window.shared.panel.isVisible()  # nothing to say: the server answered
     assert window.current_collection() == OWN
     assert all(toolbar(window).values())
@@ -113,7 +114,7 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     assert "10 am to 4 pm" in answer.text
     cited = min(answer.citations, key=lambda c: c.number)
     assert (cited.collection, Path(cited.path).name) == (TEAM, "Working hours.md")
-    qtbot.waitUntil(lambda: window.chats.history.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.chats.model.rowCount() == 1, timeout=10_000)
 
     # The viewer: the file is reachable from here, so it is shown as for an own collection.
     viewer = window.viewer
@@ -143,20 +144,21 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     )
     window.dropEvent(event)
     assert window.status_label.text() == refusal(TEAM, "add")
-    assert window._current_op is None and not window.progress.isVisible()
+    assert window.indexing.idle() and not window.indexing_status.progress.isVisible()
+    actions = window.collection_actions
     for ask, action in (
-        (window._ask_remove_folder, "remove"),
-        (window._ask_rename_collection, "rename"),
-        (window._ask_delete_collection, "delete"),
+        (actions.ask_remove_folder, "remove"),
+        (actions.ask_rename_collection, "rename"),
+        (actions.ask_delete_collection, "delete"),
     ):
         window.status_label.setText("")
         ask()  # refused before any dialog opens
         assert window.status_label.text() == refusal(TEAM, action)
-    window.offer_reembed(ReembedNeeded(TEAM, "old-model", "new-model", 10, 1.0))
+    window.indexing.offer_reembed(ReembedNeeded(TEAM, "old-model", "new-model", 10, 1.0))
     assert window.status_label.text() == refusal(TEAM, "reembed")
-    assert not window.reembed_button.isVisible()
+    assert not window.indexing_status.reembed_button.isVisible()
     # The engine refuses too, for any other way in.
-    op = window.rename_collection(TEAM, "Renamed")
+    op = actions.rename_collection(TEAM, "Renamed")
     qtbot.waitUntil(lambda: op.error is not None, timeout=10_000)
     assert str(op.error).startswith(f"'{TEAM}' is shared by your organisation")
     assert library.names() == [OWN]
@@ -169,7 +171,7 @@ def test_shared_collection_is_listed_asked_cited_and_never_written(
     assert all(toolbar(window).values()) and toolbar(window, tips=True) == own_tips
 
     # An own collection made with the shared one's name: the user's own keeps the name.
-    window.create_collection(TEAM.lower())
+    actions.create_collection(TEAM.lower())
     taken = f"{TEAM} (not available)"
     qtbot.waitUntil(lambda: (taken, False) in listed(window), timeout=30_000)
     assert listed(window) == [
@@ -207,13 +209,13 @@ def test_server_down_leaves_own_collections_working(
         (HEADING_SHOWN, False),
         (f"{TEAM} (not reachable)", False),
     ]
-    assert window.collections.item(2).toolTip() == sentence
+    assert window.pane.model.index(2).data(Qt.ItemDataRole.ToolTipRole) == sentence
     SHOTS.mkdir(exist_ok=True)
     window.grab().save(str(SHOTS / "shared-collections-not-reachable.png"))
     assert window.current_collection() == OWN
     qtbot.waitUntil(lambda: docs(window) == {"garden.md": "indexed"}, timeout=30_000)
     window.query.setText("When are the tomatoes watered?")
-    window.search()
+    window.documents_tab.search()
     qtbot.waitUntil(lambda: window.results.count() > 0, timeout=30_000)
     assert window.results.item(0).text().startswith("garden.md, page 1:")
     window.close()
@@ -234,7 +236,7 @@ def test_refused_then_try_again_lists_it(
         f"The organisation's server at 127.0.0.1:{pg.port} refused Folio's connection; your "
         "own collections work as usual."
     )
-    assert window.collections.count() == 0 and window.welcome.isVisible()
+    assert window.pane.model.rowCount() == 0 and window.welcome.isVisible()
 
     reader_role(pg, TEAM)
     window.shared.retry_button.click()

@@ -492,29 +492,29 @@ def test_app_starts_with_a_damaged_collection_and_reindexes_it(
     window.show()
 
     def listed() -> None:
-        names = [window.collections.item(i).text() for i in range(window.collections.count())]
+        names = window.pane.model.names()
         assert names == ["Office Docs", "Other"]
 
     qtbot.waitUntil(listed, timeout=20_000)
-    qtbot.waitUntil(window.notice_label.isVisible, timeout=20_000)
+    qtbot.waitUntil(window.indexing_status.notice_label.isVisible, timeout=20_000)
     assert "Collection 'Office Docs' was damaged and has been rebuilt" in (
-        window.notice_label.text()
+        window.indexing_status.notice_label.text()
     )
     qtbot.waitUntil(  # the vector file of 'Other' is rebuilt by its start-up re-scan
-        lambda: "The search index of collection 'Other' was damaged" in window.notice_label.text(),
+        lambda: (
+            "The search index of collection 'Other' was damaged"
+            in window.indexing_status.notice_label.text()
+        ),
         timeout=30_000,
     )
 
     def reindexed() -> None:
-        rows = {
-            window.documents.topLevelItem(i).text(0): window.documents.topLevelItem(i).text(1)
-            for i in range(window.documents.topLevelItemCount())
-        }
+        rows = window.documents_tab.model.statuses()
         assert rows == {"a.md": "indexed", "b.md": "indexed"}
 
     assert window.current_collection() == "Office Docs"
     qtbot.waitUntil(reindexed, timeout=30_000)
-    qtbot.waitUntil(lambda: window._current_op is None, timeout=20_000)
+    qtbot.waitUntil(lambda: not window.indexing.running, timeout=20_000)
     with window.library.open("Office Docs") as coll:
         assert coll.rebuilt_notice == ""
     window.close()
