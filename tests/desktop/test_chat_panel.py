@@ -36,14 +36,20 @@ def make_collection(library: Library, tmp_path: Path) -> None:
     coll.close()
 
 
-def test_ask_shows_evidence_then_streams_answer_with_chips(
-    qtbot, library: Library, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def handbook_window(qtbot, library: Library, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    """The window, shown, on a two-document "Handbook" collection."""
     make_collection(library, tmp_path)
     window = MainWindow(library)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    return window
+
+
+def test_ask_shows_evidence_then_streams_answer_with_chips(
+    qtbot, library: Library, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window = handbook_window(qtbot, library, tmp_path)
     window.settings.preset = "answer"  # a written answer, streamed token by token
 
     chat = window.chat
@@ -88,11 +94,7 @@ def test_ask_shows_evidence_then_streams_answer_with_chips(
 
 
 def test_stop_ends_a_running_answer(qtbot, library: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    make_collection(library, tmp_path)
-    window = MainWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    window = handbook_window(qtbot, library, tmp_path)
     window.settings.preset = "answer"  # the model writes, and Stop ends it
     chat = window.chat
     chat.question.setText("Write a very long essay about every rule in the handbook.")
@@ -132,11 +134,7 @@ def _bold_at(doc, word: str, after: int) -> bool:  # type: ignore[no-untyped-def
 def test_true_and_false_sentence_get_their_own_marks_and_the_chip_the_worst(
     qtbot, library: Library, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    make_collection(library, tmp_path)
-    window = MainWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    window = handbook_window(qtbot, library, tmp_path)
     coll = library.open("Handbook")
     hit = next(h for h in coll.search("annual leave days", k=3) if h.name == "leave.md")
     sources = [IncludedSource(1, 1, hit, hit.text, 20, False)]

@@ -10,26 +10,16 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from desktop.loadbar import ModelLoadBar, load_text, time_left
-from desktop.main_window import MainWindow
 from desktop.tasks import Operation
 from engine import Answer, Library
 from engine.generate.loading import LOAD_STOPPED, PREPARING, READING
-from tests.desktop.test_chat_panel import SHOTS, make_collection
-
-
-def open_window(qtbot, library: Library, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    make_collection(library, tmp_path)
-    window = MainWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
-    return window
+from tests.desktop.test_chat_panel import SHOTS, handbook_window
 
 
 def test_first_question_shows_the_load_bar_rising_then_hides_it(
     qtbot, library: Library, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    window = open_window(qtbot, library, tmp_path)
+    window = handbook_window(qtbot, library, tmp_path)
     chat = window.chat
     bar = chat.load_bar
     assert bar.isHidden() and bar.accessibleName() == "Model loading progress"
@@ -62,7 +52,7 @@ def test_first_question_shows_the_load_bar_rising_then_hides_it(
 
 
 def test_stop_while_the_model_loads_then_ask_again(qtbot, library: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    window = open_window(qtbot, library, tmp_path)
+    window = handbook_window(qtbot, library, tmp_path)
     chat = window.chat
     # Hold the model worker so the question waits, and Stop can be pressed at the moment the
     # load reports (on the worker itself, as a click would set it from the window).
@@ -124,7 +114,7 @@ def test_time_left_words() -> None:
 def test_compare_shows_its_model_loading_on_the_same_bar(
     qtbot, library: Library, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    window = open_window(qtbot, library, tmp_path)
+    window = handbook_window(qtbot, library, tmp_path)
     window.settings.max_answer_tokens = 8
     compare = window.compare
     bar = compare.load_bar

@@ -6,21 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from desktop.main_window import MainWindow
 from desktop.speeds import WORDS_PER_TOKEN, measured
 from engine import Answer, Library
 from engine.generate import default_model_path
-from tests.desktop.test_chat_panel import make_collection
+from tests.desktop.test_chat_panel import handbook_window
 
 
 def test_picker_shows_the_speed_measured_by_an_answer(
     qtbot, library: Library, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    make_collection(library, tmp_path)
-    window = MainWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    window = handbook_window(qtbot, library, tmp_path)
     dialog = window.open_settings()
     qtbot.waitUntil(lambda: dialog.model.count() >= 1, timeout=20_000)
     assert dialog.model.itemText(0).endswith("speed on this computer not measured yet")

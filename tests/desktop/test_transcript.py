@@ -19,7 +19,7 @@ from engine import Answer, Library
 from engine.budget import IncludedSource
 from engine.citations import cite
 from engine.generate.base import GenerationStats
-from tests.desktop.test_chat_panel import make_collection
+from tests.desktop.test_chat_panel import handbook_window, make_collection
 
 
 def _answer(library: Library, question: str, search: str, name: str, text: str) -> Answer:
@@ -134,11 +134,7 @@ def test_turns_stack_and_each_citation_opens_its_own_turns_source(
 def test_model_markdown_renders_and_nothing_is_fetched(
     qtbot, library: Library, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    make_collection(library, tmp_path)
-    window = MainWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    window = handbook_window(qtbot, library, tmp_path)
     written = (
         "Staff get leave as follows [1]:\n\n"
         "- full-time: **25 days**\n- part-time: in proportion\n\n"
@@ -178,11 +174,7 @@ def test_safe_markdown_and_bold_words() -> None:
 def test_streaming_redraws_only_the_current_turn_throttled(
     qtbot, library: Library, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    make_collection(library, tmp_path)
-    window = MainWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    window = handbook_window(qtbot, library, tmp_path)
     chat = window.chat
     with qtbot.waitSignal(chat.answer_finished, timeout=120_000):
         chat.ask("Who issues parking permits?")

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.main_window import MainWindow
 from engine import Library
-from tests.desktop.test_chat_panel import make_collection
+from tests.desktop.test_chat_panel import handbook_window
 
 
 def test_a_statement_is_checked_claim_by_claim_in_the_window(
     qtbot, library: Library, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    make_collection(library, tmp_path)
-    window = MainWindow(library)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.current_collection() == "Handbook", timeout=10_000)
+    window = handbook_window(qtbot, library, tmp_path)
     panel = window.verify
     window.tabs.setCurrentWidget(panel)
     panel.statement.setText(
