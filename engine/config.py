@@ -32,6 +32,12 @@ class EngineConfig:
     embed_batch: int = 16
     # Embedding batches run side by side on this many threads (one CPU thread each).
     embed_streams: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    # "auto": batches of passages in bfloat16 where the CPU does it in hardware (about twice as
+    # fast, same vectors to a cosine of 0.9999); "float32" or "bfloat16" to choose. IT can set
+    # it for every program on a computer with the FOLIO_EMBED_PRECISION environment variable.
+    embed_precision: str = field(
+        default_factory=lambda: os.environ.get("FOLIO_EMBED_PRECISION", "").strip() or "auto"
+    )
     # Seconds a collection's folder may take to answer (a network share) before its documents
     # are kept as "not reachable now" instead of being read.
     probe_seconds: float = 10.0

@@ -55,7 +55,7 @@ class Library:
             if self._embedder is None:
                 from .embed import load_embedder
 
-                self._embedder = load_embedder(self.config.embed_model)
+                self._embedder = load_embedder(self.config.embed_model, self.config.embed_precision)
             return self._embedder
 
     def embedder_at(self, model_dir: Path) -> Embedder:
@@ -65,7 +65,7 @@ class Library:
             if key not in self._extra_embedders:
                 from .embed import load_embedder
 
-                self._extra_embedders[key] = load_embedder(Path(key))
+                self._extra_embedders[key] = load_embedder(Path(key), self.config.embed_precision)
             return self._extra_embedders[key]
 
     # -- collections --------------------------------------------------------------------

@@ -30,7 +30,9 @@ def default_embed_model_path() -> Path:
     raise FolioError(f"No sentence-transformers model found inside '{base}'.")
 
 
-def load_embedder(model: Path | None = None) -> Embedder:
+def load_embedder(model: Path | None = None, precision: str = "auto") -> Embedder:
+    """``precision``: "auto" (bfloat16 batches where the CPU has it in hardware), "float32"
+    or "bfloat16" (see ``sentence_transformers``)."""
     from .sentence_transformers import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(model or default_embed_model_path())
+    return SentenceTransformerEmbedder(model or default_embed_model_path(), precision=precision)

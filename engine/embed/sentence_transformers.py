@@ -1,4 +1,14 @@
-"""sentence-transformers backend (MiniLM by default), on the CPU unless told otherwise."""
+"""sentence-transformers backend (MiniLM by default), on the CPU unless told otherwise.
+
+Precision: on a CPU with bfloat16 arithmetic in hardware (AVX512-BF16 or AMX: Intel Xeon since
+Sapphire Rapids, AMD since Zen 4), batches of passages run under torch's bfloat16 autocast
+(matrix products in bfloat16, normalisation and softmax in float32): about twice as fast on an
+AMX Xeon (the one kind measured), and the vectors agree with float32 to a cosine of 0.9999 or
+better. A single text (a question) stays in float32, where autocast's casting would cost more
+than it saves. Elsewhere, and whenever a
+probe at load time disagrees, everything stays float32. The weights, and so the fingerprint,
+are the same either way: vectors from either precision can share an index.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +24,24 @@ from ..errors import FolioError
 from .base import Embedder
 
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+PRECISIONS = ("auto", "float32", "bfloat16")
+# bfloat16 is kept only if these come out within this cosine of their float32 vectors.
+_PROBE = (
+    "Quarterly revenue rose 12% to $81,797 million, driven by services.",
+    "The committee meets each spring to review the annual budget and staffing plan.",
+    "Patients with fever and cough were tested within 24 hours of admission.",
+)
+_PROBE_MIN_COSINE = 0.999
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic in hardware (emulated bfloat16 is slower)."""
+    try:
+        import torch
+
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def fingerprint_model_dir(path: Path) -> str:
@@ -31,7 +59,11 @@ def fingerprint_model_dir(path: Path) -> str:
 
 
 class SentenceTransformerEmbedder(Embedder):
-    def __init__(self, model_dir: Path, device: str = "cpu") -> None:
+    def __init__(self, model_dir: Path, device: str = "cpu", precision: str = "auto") -> None:
+        if precision not in PRECISIONS:
+            raise FolioError(
+                f"Unknown embedding precision '{precision}' (use {', '.join(PRECISIONS)})."
+            )
         model_dir = Path(model_dir)
         if not (model_dir / "modules.json").exists() and not (model_dir / "config.json").exists():
             raise FolioError(
@@ -55,22 +87,42 @@ class SentenceTransformerEmbedder(Embedder):
         self.tokenizer_file = str(tok)
         self.model_dir = model_dir
         self._tokenizer_lock = threading.Lock()
+        # "float32" or "bfloat16": how batches of several texts are computed (see the top).
+        self.precision = "float32"
+        if device == "cpu" and (
+            precision == "bfloat16" or (precision == "auto" and cpu_has_bf16())
+        ):
+            self.precision = "bfloat16" if self._bf16_agrees() else "float32"
+
+    def _bf16_agrees(self) -> bool:
+        exact = self._forward(list(_PROBE), bf16=False)
+        try:
+            fast = self._forward(list(_PROBE), bf16=True)
+        except RuntimeError:
+            return False
+        return bool(np.all(np.sum(exact * fast, axis=1) >= _PROBE_MIN_COSINE))
 
     @property
     def model(self) -> object:
         return self._model
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self._forward(list(texts), bf16=self.precision == "bfloat16" and len(texts) > 1)
+
+    def _forward(self, texts: list[str], bf16: bool) -> np.ndarray:
         import torch
 
         # The fast tokenizer must not be entered by two threads at once ("Already borrowed");
         # the model's forward pass may.
         with self._tokenizer_lock:
-            features = self._model.preprocess(list(texts))
-        with torch.inference_mode():
+            features = self._model.preprocess(texts)
+        with (
+            torch.inference_mode(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
+        ):
             out = self._model(features)["sentence_embedding"]
-            out = torch.nn.functional.normalize(out, p=2, dim=1)
-        return np.asarray(out.float().numpy(), dtype=np.float32)
+        out = torch.nn.functional.normalize(out.float(), p=2, dim=1)
+        return np.asarray(out.numpy(), dtype=np.float32)
 
     @contextmanager
     def single_threaded(self) -> Iterator[None]:

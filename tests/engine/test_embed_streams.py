@@ -12,11 +12,18 @@ def test_streams_match_single_stream_and_restore_threads(embedder) -> None:  # t
     one = embedder.embed(texts, batch_size=8, streams=1)
     seen: list[int] = []
     two = embedder.embed(texts, batch_size=8, between_batches=seen.append, streams=2)
-    assert np.allclose(one, two, atol=1e-5)
+    if embedder.precision == "float32":
+        assert np.allclose(one, two, atol=1e-5)
+    else:  # bfloat16 sums depend a little on how the work is split across threads
+        assert np.sum(one * two, axis=1).min() >= 0.9999
     assert sum(seen) == len(texts)
     assert torch.get_num_threads() == threads
     norms = np.linalg.norm(two, axis=1)
     assert np.allclose(norms, 1.0, atol=1e-4)
-    # Same as sentence-transformers' own encode.
+    # Same as sentence-transformers' own encode (to bfloat16's precision where batches use it:
+    # see test_embed_precision).
     ref = embedder.model.encode(texts[:5], normalize_embeddings=True)
-    assert np.allclose(ref, two[:5], atol=1e-5)
+    if embedder.precision == "float32":
+        assert np.allclose(ref, two[:5], atol=1e-5)
+    else:
+        assert np.sum(ref * two[:5], axis=1).min() >= 0.9999

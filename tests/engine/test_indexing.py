@@ -259,7 +259,9 @@ def test_an_edited_file_re_embeds_only_the_passages_that_changed(
     rows = coll.store.db.execute("SELECT context, text, vector FROM chunks").fetchall()
     fresh = embedder.embed([embedding_text(r[0], r[1]) for r in rows])
     stored = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
-    assert np.allclose(stored, fresh, atol=1e-5)
+    # (to a cosine of 0.9999: bfloat16 batches differ a little with how the work was split;
+    # another passage's vector would be far below that)
+    assert np.sum(stored * fresh, axis=1).min() >= 0.9999
     assert "company cars" in coll.search("company cars fleet desk", k=1)[0].text
 
 
