@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 import uuid
@@ -27,6 +28,8 @@ from .shared_list import SharedEntry, SharedListing, SharedSource, name_taken
 __all__ = ["Collection", "CollectionInfo", "Library"]
 
 log = logging.getLogger("folio.library")
+# The hidden folder a collection is made in before it is moved into place (never listed).
+NEW_PREFIX = ".new-"
 
 
 class Library:
@@ -72,7 +75,9 @@ class Library:
 
     def _dirs(self) -> list[Path]:
         root = collections_dir(self.home)
-        return sorted(p for p in root.iterdir() if (p / STORE).exists())
+        return sorted(
+            p for p in root.iterdir() if (p / STORE).exists() and not p.name.startswith(".")
+        )
 
     def _open_store(self, d: Path, deep: bool = True) -> tuple[Store, str]:
         """Open a collection's database, rebuilding it from collection.json when it is damaged:
@@ -171,18 +176,20 @@ class Library:
             raise CollectionError(f"A collection named '{name}' exists already.")
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "collection"
         root = collections_dir(self.home)
-        d = root / slug
-        n = 2
-        while d.exists():
-            d = root / f"{slug}-{n}"
-            n += 1
-        d.mkdir()
-        store, _notice = self._open_store(d)  # gives it its id
+        # Made in a hidden folder and moved into place whole: a listing meanwhile (the window's
+        # reader thread, another Folio program) never sees it without its name.
+        tmp = Path(tempfile.mkdtemp(prefix=NEW_PREFIX, dir=root))
         try:
-            store.set_meta("name", name)
-            store.set_meta("created_at", str(time.time()))
-        finally:
-            store.close()
+            store, _notice = self._open_store(tmp)  # gives it its id
+            try:
+                store.set_meta("name", name)
+                store.set_meta("created_at", str(time.time()))
+            finally:
+                store.close()
+            d = _move_into_place(tmp, root, slug)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         return Collection(self, d)
 
     def open(self, name: str) -> Collection:
@@ -358,3 +365,20 @@ class Library:
             finally:
                 c.close()
         return out
+
+
+def _move_into_place(tmp: Path, root: Path, slug: str) -> Path:
+    """Rename the finished folder ``tmp`` to ``root/slug`` (or slug-2, slug-3, … when taken)."""
+    n = 1
+    while True:
+        d = root / (slug if n == 1 else f"{slug}-{n}")
+        n += 1
+        if d.exists():
+            continue
+        try:
+            tmp.rename(d)
+            return d
+        except OSError:
+            if d.exists():  # taken in the meantime by another program
+                continue
+            raise
