@@ -5,9 +5,15 @@ Sapphire Rapids, AMD since Zen 4), batches of passages run under torch's bfloat1
 (matrix products in bfloat16, normalisation and softmax in float32): about twice as fast on an
 AMX Xeon (the one kind measured), and the vectors agree with float32 to a cosine of 0.9999 or
 better. A single text (a question) stays in float32, where autocast's casting would cost more
-than it saves. Elsewhere, and whenever a
-probe at load time disagrees, everything stays float32. The weights, and so the fingerprint,
-are the same either way: vectors from either precision can share an index.
+than it saves. Elsewhere, and whenever a probe at load time disagrees, everything stays
+float32. The weights, and so the fingerprint, are the same either way: vectors from either
+precision can share an index.
+
+Memory: a batch is padded to a multiple of :data:`PAD_MULTIPLE` tokens (padding is masked out,
+so the vectors are the same). With every batch a different length, the C heap was cut into
+pieces of every size that the allocator could neither reuse nor hand back: indexing 60 PDFs
+left Folio's process 600 MB larger than the embedding needed; with a few lengths repeating,
+the freed blocks are reused.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ _PROBE = (
     "Patients with fever and cough were tested within 24 hours of admission.",
 )
 _PROBE_MIN_COSINE = 0.999
+# Batches of several texts are padded to a multiple of this many tokens (see the top).
+PAD_MULTIPLE = 32
 
 
 def cpu_has_bf16() -> bool:
@@ -115,7 +123,12 @@ class SentenceTransformerEmbedder(Embedder):
         # The fast tokenizer must not be entered by two threads at once ("Already borrowed");
         # the model's forward pass may.
         with self._tokenizer_lock:
-            features = self._model.preprocess(texts)
+            if len(texts) > 1:
+                features = self._model.preprocess(
+                    texts, processing_kwargs={"text": {"pad_to_multiple_of": PAD_MULTIPLE}}
+                )
+            else:
+                features = self._model.preprocess(texts)
         with (
             torch.inference_mode(),
             torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
