@@ -41,6 +41,12 @@ DEFAULT_DPI = 200
 # The longest side of a page image given to OCR, in pixels: a poster-sized page is scaled
 # down so memory stays bounded.
 MAX_SIDE = 4000
+# The text detector sees the page at most this many pixels on its longer side (145 dpi for a
+# Letter or A4 page drawn at 200 dpi). At 2,000 (rapidocr's own limit) finding the text on one
+# page took 550 MB above the reader's usual size, which made indexing a folder with a scan in
+# it pass 2 GB; at 1,600 it takes about 190 MB less and 20 % less time, and the words, read
+# from the full-size image either way, came out the same.
+DETECT_MAX = 1600
 # Words recognised with less confidence are dropped (stray marks, stamps, noise).
 MIN_SCORE = 0.5
 
@@ -102,6 +108,10 @@ def rapidocr_params(threads: int) -> dict[str, Any]:
             "Global.use_cls": False,
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # Text is found on the page scaled to at most DETECT_MAX pixels (the words are
+            # then read from the full image): see there.
+            "Det.limit_type": "max",
+            "Det.limit_side_len": DETECT_MAX,
         }
     )
     return params
