@@ -28,7 +28,7 @@ _NOT_NAMES = frozenset(
     you your me my we us all any about much many per than that these those there then also
     inc incorporated corporation corp company co ltd limited plc llc lp ag se sa nv gmbh group
     holdings subsidiaries consolidated form report reports annual quarterly interim quarter
-    quarters year years fiscal fy period ended ending month months q1 q2 q3 q4 10 k q 8 f
+    quarters year years fiscal fy period ended ending month months q1 q2 q3 q4 h1 h2 10 k q 8 f
     document documents file page pages total net latest recent most last new filing filed
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec""".split()
@@ -39,6 +39,12 @@ _FORMS = (
     (re.compile(r"\b10-?q\b|\bquarterly\s+(?:report|filing)\b", re.I), "10-Q"),
     (re.compile(r"\b8-?k\b|\bcurrent\s+report\b", re.I), "8-K"),
     (re.compile(r"\b20-?f\b", re.I), "20-F"),
+)
+# A whole fiscal year named ("FY2023", "fiscal 2023", "fiscal year 2023", "full-year"): with no
+# quarter and no form named, the annual report is the likelier source than a quarter's.
+_FULL_YEAR = re.compile(
+    r"\bfy\s?'?(?:19|20)?\d\d\b|\bfiscal\s+(?:year\s+)?'?(?:19|20)\d\d\b|\bfull[-\s]year\b",
+    re.I,
 )
 _LATEST = re.compile(
     r"\b(?:latest|most\s+recent|newest|current|last\s+(?:quarter|report|filing|10-?[kq]))\b",
@@ -60,6 +66,22 @@ _PERIODISH = re.compile(
 )
 
 
+# Names written with "&", "-" or "." inside them: "AT&T", "Coca-Cola", "Johnson & Johnson",
+# "Amazon.com"; each is also taken written together ("att", "cocacola"), as file names have it.
+_COMPOUND = re.compile(r"[^\W_]+(?:\s?&\s?[^\W_]+|[-.][^\W_]+)+", re.UNICODE)
+
+
+def _compounds(text: str, names_only: bool) -> set[str]:
+    out = set()
+    for m in _COMPOUND.finditer(text):
+        if names_only and not _is_name(m.group(0)):
+            continue
+        key = re.sub(r"[\W_]+", "", m.group(0).casefold())
+        if len(key) >= 3 and any(c.isalpha() for c in key) and not _skip(key):
+            out.add(key)
+    return out
+
+
 def _skip(word: str) -> bool:
     """Not a name: a stop or period word, a number, a year, "FY2019", "2023Q3"."""
     return word in _NOT_NAMES or bool(_PERIODISH.match(word))
@@ -79,7 +101,7 @@ def _name_keys(text: str) -> set[str]:
     run of two or three consecutive words written together ("American Express" ->
     "americanexpress"), so that "AMERICANEXPRESS_2022_10K.pdf" and "American Express" meet."""
     words = _words(text)
-    keys = {w for w in words if not _skip(w) and len(w) >= 2}
+    keys = {w for w in words if not _skip(w) and len(w) >= 2} | _compounds(text, False)
     for n in (2, 3):
         for i in range(len(words) - n + 1):
             run = words[i : i + n]
@@ -120,7 +142,8 @@ def _is_name(token: str) -> bool:
 def question_names(question: str) -> set[str]:
     """Name keys of a question: only words it writes as names ("Apple", "NVIDIA", "3M", "Best
     Buy" -> also "bestbuy"), so that "wealth" in a question does not route to a document
-    titled "Wealth"; runs of two or three such words are also taken written together."""
+    titled "Wealth"; runs of two or three such words are also taken written together, and
+    so are names written with "&", "-" or "." ("AT&T" -> "att")."""
     runs: list[list[str]] = [[]]
     for token in _TOKEN.findall(question):
         if token[:1].isalnum() and _is_name(token):
@@ -130,7 +153,7 @@ def question_names(question: str) -> set[str]:
                 continue
         if runs[-1]:
             runs.append([])
-    keys: set[str] = set()
+    keys = _compounds(question, True)
     for run in runs:
         keys.update(w for w in run if len(w) >= 2)
         for n in (2, 3):
@@ -142,11 +165,14 @@ def question_names(question: str) -> set[str]:
 def query_facts(question: str) -> QueryFacts:
     quarters = tuple(dict.fromkeys(quarters_in(question)))
     years = tuple(dict.fromkeys(y for y in years_in(question) if 1900 <= y <= 2100))
+    forms = _forms(question)
+    if not forms and not quarters and _FULL_YEAR.search(question):
+        forms = {"10-K"}
     return QueryFacts(
         keys=frozenset(question_names(question)),
         years=years,
         quarters=quarters,
-        forms=frozenset(_forms(question)),
+        forms=frozenset(forms),
         latest=bool(_LATEST.search(question)) and not years,
     )
 

@@ -90,6 +90,12 @@ _QUARTER = re.compile(
     r"|(?P<q3>[1-4])q[\s_-]*'?(?P<y3>(?:19|20)\d\d|\d\d))(?![a-z0-9])",
     re.IGNORECASE,
 )
+# "Q2 of FY2023", "Q2 fiscal 2023", "Q2 of fiscal year 2023", "Q2 of 2023".
+_QUARTER_OF = re.compile(
+    r"(?<![a-z0-9])q(?P<q>[1-4])\s+(?:of\s+)?(?:(?:fiscal\s+(?:year\s+)?|fy\s?)'?"
+    r"(?P<y1>(?:19|20)\d\d|\d\d)|(?<=of )(?P<y2>(?:19|20)\d\d))(?![a-z0-9])",
+    re.IGNORECASE,
+)
 _ORDINAL_QUARTER = re.compile(
     r"\b(?P<n>first|second|third|fourth|1st|2nd|3rd|4th)\s+(?:fiscal\s+)?quarter"
     r"(?:\s+of)?(?:\s+(?:fiscal\s+(?:year\s+)?|fy\s?))?\s*'?(?P<y>(?:19|20)\d\d)?",
@@ -219,8 +225,8 @@ def _two_digit_year(y: str) -> int:
 
 
 def quarters_in(text: str) -> list[tuple[int, int]]:
-    """(year, quarter) pairs written in a text: "2023 Q3", "Q3 2023", "3Q23", "third quarter
-    of 2023" (the last only with its year)."""
+    """(year, quarter) pairs written in a text: "2023 Q3", "Q3 2023", "3Q23", "Q3 of FY2023",
+    "third quarter of 2023" (the last two only with their year)."""
     out: list[tuple[int, int]] = []
     for m in _QUARTER.finditer(text):
         if m.group("y1"):
@@ -229,10 +235,12 @@ def quarters_in(text: str) -> list[tuple[int, int]]:
             out.append((_two_digit_year(m.group("y2")), int(m.group("q2"))))
         else:
             out.append((_two_digit_year(m.group("y3")), int(m.group("q3"))))
+    for m in _QUARTER_OF.finditer(text):
+        out.append((_two_digit_year(m.group("y1") or m.group("y2")), int(m.group("q"))))
     for m in _ORDINAL_QUARTER.finditer(text):
         if m.group("y"):
             out.append((int(m.group("y")), _ORDINALS[m.group("n").lower()]))
-    return out
+    return list(dict.fromkeys(out))
 
 
 def years_in(text: str) -> list[int]:
