@@ -85,6 +85,7 @@ def _worker_main(
 
     tokens = FastTokenizerOffsets(tokenizer_file)
     settings = ChunkSettings(max_tokens=max_tokens, overlap_tokens=overlap)
+    conn.send(READY)
     while True:
         try:
             task = conn.recv()
@@ -143,6 +144,13 @@ def _cut(text: str, tokens: Any, limit: int) -> str:
     return text[: starts[limit]].rstrip()
 
 
+# What a reader process sends once it can read (its imports and tokenizer loaded). A file's time
+# limit runs from then: on a busy computer starting a process can take longer than a short limit,
+# and a file must not fail for that. Starting may take at most STARTUP_LIMIT seconds.
+READY = "ready"
+STARTUP_LIMIT = 60.0
+
+
 class _Worker:
     def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
         parent, child = ctx.Pipe()
@@ -152,6 +160,8 @@ class _Worker:
         child.close()
         self.task: ParseTask | None = None
         self.started = 0.0
+        # Set when the process has said READY: until then its file's clock is the start-up one.
+        self.ready = False
 
     def stop(self, kill: bool = False) -> None:
         try:
@@ -257,11 +267,14 @@ class ParsePool:
                 for w in busy:
                     if w.conn in ready:
                         try:
-                            res: ParseResult | PageProgress = w.conn.recv()
+                            res: ParseResult | PageProgress | str = w.conn.recv()
                         except (EOFError, OSError):
                             code = w.proc.exitcode
                             why = reasons.CRASHED if code != -9 else reasons.KILLED_MEMORY
                             self._replace(w, why)
+                            continue
+                        if isinstance(res, str):  # READY: the file's own clock starts now
+                            w.ready, w.started = True, time.monotonic()
                             continue
                         if isinstance(res, PageProgress):
                             # Each page read by OCR gets the time limit afresh: a long scan
@@ -270,7 +283,9 @@ class ParsePool:
                         else:
                             w.task = None
                         self.results.put(res)
-                    elif time.monotonic() - w.started > self._time_limit:
+                    elif time.monotonic() - w.started > (
+                        self._time_limit if w.ready else max(self._time_limit, STARTUP_LIMIT)
+                    ):
                         self._replace(w, reasons.timed_out(self._time_limit))
         except Exception as exc:  # the pool is unusable: say so, never hang the indexer
             logging.getLogger("folio.ingest").error(
